@@ -1,0 +1,73 @@
+"""claude_magic: `%%claude` for Jupyter — Claude's answers stream into the notebook.
+
+    %load_ext claude_magic
+
+Importing this package is cheap: the SDK is imported on the first question.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXTENSION = "ClaudeMagics"
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from .magic import ClaudeMagics
+
+    ipython.register_magics(ClaudeMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    manager = ipython.magics_manager
+    magics = manager.registry.pop(_EXTENSION, None)
+    if magics is None:
+        return
+    for kind in ("line", "cell"):
+        manager.magics[kind].pop("claude", None)
+    magics.session.connection.close()
+
+
+def _magics() -> Any:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    magics = shell.magics_manager.registry.get(_EXTENSION) if shell is not None else None
+    if magics is None:
+        raise RuntimeError("claude_magic is not loaded: run `%load_ext claude_magic` first.")
+    return magics
+
+
+def offline() -> bool:
+    """True when the magic answers from the offline simulator (no API key set, or backend='simulator')."""
+    magics = _magics()
+    return magics.session.connection.resolve(magics.backend) == "simulator"
+
+
+def simulator() -> Any:
+    """The notebook's offline simulator, started on first use: queue scripted replies and faults on it."""
+    return _magics().session.connection.simulator
+
+
+def client(**options: Any) -> Any:
+    """A plain `anthropic.Anthropic(**options)` for the magic's backend: your key, or the simulator."""
+    import anthropic
+
+    magics = _magics()
+    return anthropic.Anthropic(**magics.session.connection.sdk_options(magics.backend), **options)
+
+
+def async_client(**options: Any) -> Any:
+    """The same as `client()`, as an `anthropic.AsyncAnthropic`."""
+    import anthropic
+
+    magics = _magics()
+    return anthropic.AsyncAnthropic(**magics.session.connection.sdk_options(magics.backend), **options)
+
+
+def history(name: str = "default") -> list[dict[str, Any]]:
+    """The messages of a chat, as plain dicts that can be sent to the Messages API as they are."""
+    return copy.deepcopy(_magics().session.conversations[name].messages())

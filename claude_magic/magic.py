@@ -1,0 +1,164 @@
+"""`%%claude` and `%claude`: options, settings and notebook commands; the asking is in session.py."""
+
+from __future__ import annotations
+
+import html
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
+from traitlets import Bool, Enum, Float, Integer, Unicode
+
+from .connection import BACKENDS
+from .conversation import DEFAULT_CHAT
+from .errors import BadInput
+from .prompt import interpolate, resolve_system
+from .render import MODES
+from .session import Options, Session
+
+COMMANDS = ("history", "reset", "undo", "chats", "models")
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+@magics_class
+class ClaudeMagics(Magics):
+    """Ask Claude from a notebook cell; answers stream in and the conversation carries on."""
+
+    model = Unicode("claude-sonnet-5-5", help="Model used when a cell gives no -m/--model.").tag(config=True)
+    max_tokens = Integer(2048, help="Longest answer, in tokens, when a cell gives no --max-tokens.").tag(config=True)
+    system = Unicode("", help="System prompt used when a cell gives no -s/--system.").tag(config=True)
+    backend = Enum(BACKENDS, "auto", help="auto: the API if a key is set, else the offline simulator.").tag(
+        config=True
+    )
+    display = Enum(MODES, "auto", help="auto: a live widget in Jupyter, printed text in a terminal.").tag(
+        config=True
+    )
+    update_interval = Float(0.1, help="Seconds between live updates of a streaming answer.").tag(config=True)
+    timeout = Float(90.0, help="Seconds without any data from the server before giving up.").tag(config=True)
+    max_retries = Integer(4, help="Retries of 429/5xx/connection failures before the first byte.").tag(
+        config=True
+    )
+    max_retry_wait = Float(60.0, help="Longest wait before one retry; a longer retry-after gives up.").tag(
+        config=True
+    )
+    retry_midstream = Bool(False, help="Re-ask (and pay again) when an answer breaks mid-stream.").tag(config=True)
+    simulator_pace = Float(120.0, help="Offline simulator speed, tokens per second (0 = instant).").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any):
+        super().__init__(shell=shell, **kwargs)
+        self.session = Session(shell, self)
+
+    @no_var_expand
+    @magic_arguments()
+    @argument("command", nargs="*", help="Line mode only: history | reset [NAME] | undo | chats | models.")
+    @argument("-m", "--model", help="Model for this cell (default: ClaudeMagics.model).")
+    @argument("--max-tokens", type=int, help="Longest answer in tokens (default: ClaudeMagics.max_tokens).")
+    @argument("-s", "--system", help="System prompt: text in quotes, or $NAME of a variable holding it.")
+    @argument("--effort", choices=EFFORTS, help="How much effort the model puts in (output_config.effort).")
+    @argument("--new", action="store_true", help="Start this chat afresh before asking.")
+    @argument("--chat", default=DEFAULT_CHAT, help="Name of the conversation to continue (default: default).")
+    @argument("--no-history", action="store_true", help="One-off: send no history and record nothing.")
+    @argument("--out", metavar="VAR", help="Also store the final Message in this variable.")
+    @argument("--no-interp", action="store_true", help="Send {name} verbatim instead of the variable's value.")
+    @line_cell_magic
+    def claude(self, line: str, cell: str | None = None) -> None:
+        """Ask Claude. The cell is the prompt; the answer streams in as markdown.
+
+        %%claude [options]      the cell body is the prompt; {name} is replaced by str(name) when
+                                `name` is a variable (anything else is sent as written).
+        %claude history         the turns of a chat, with token counts
+        %claude reset [NAME]    forget a chat (default: the --chat one)
+        %claude undo            drop the last exchange of a chat
+        %claude chats           the chats of this notebook
+        %claude models          the models the server offers
+
+        After each cell `last_message` holds the SDK's final Message (with `.usage`).
+        Re-running a cell replaces that cell's own exchange in the chat.
+        """
+        args = self._parse(line)
+        if cell is None:
+            return self._command(args)
+        if args.command:
+            raise BadInput(f"`%%claude` takes options only, not {' '.join(args.command)!r}. See `%%claude?`.")
+        ns = self.shell.user_ns
+        prompt = cell.strip()
+        if not prompt:
+            raise BadInput("The cell is empty: write your question under `%%claude`.")
+        if not args.no_interp:
+            prompt = interpolate(prompt, ns, hidden=self.shell.user_ns_hidden)
+        options = Options(
+            model=args.model or self.model,
+            max_tokens=self.max_tokens if args.max_tokens is None else args.max_tokens,
+            system=resolve_system(args.system, ns) if args.system is not None else (self.system or None),
+            effort=args.effort,
+            chat=args.chat,
+            new=args.new,
+            history=not args.no_history,
+            out=args.out,
+        )
+        if options.max_tokens < 1:
+            raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
+        if options.out is not None and not options.out.isidentifier():
+            raise BadInput(f"--out needs a variable name, not {options.out!r}.")
+        self.session.ask(prompt, options, cell_id=self._cell_id())
+
+    def _parse(self, line: str) -> Any:
+        # shlex rather than parse_argstring: IPython's non-POSIX split would keep the quotes of -s "…".
+        try:
+            return self.claude.parser.parse_args(shlex.split(line))
+        except (UsageError, ValueError) as exc:
+            raise BadInput(f"{exc}. See `%%claude?` for the options.") from None
+
+    def _cell_id(self) -> str | None:
+        """The frontend's id for the running cell (JupyterLab and Notebook 7 send it), if any."""
+        parent = getattr(self.shell, "parent_header", None) or {}
+        return (parent.get("metadata") or {}).get("cellId")
+
+    def _command(self, args: Any) -> None:
+        if not args.command or args.command[0] not in COMMANDS:
+            raise BadInput(f"`%claude` takes one of: {', '.join(COMMANDS)}. Ask with `%%claude` in a cell.")
+        name, rest = args.command[0], args.command[1:]
+        conversations = self.session.conversations
+        if name == "history":
+            _show_markdown(history_table(conversations[args.chat]))
+        elif name == "reset":
+            target = rest[0] if rest else args.chat
+            conversations.reset(target)
+            print(f"Chat {target!r} is empty now.")
+        elif name == "undo":
+            dropped = conversations[args.chat].undo()
+            print("Nothing to undo." if dropped is None else f"Dropped the last exchange of chat {args.chat!r}.")
+        elif name == "chats":
+            rows = [f"| {chat.name} | {len(chat.exchanges)} |" for chat in conversations]
+            _show_markdown("\n".join(["| chat | exchanges |", "|---|---|", *rows]) if rows else "No chats yet.")
+        else:
+            rows = [f"| `{m.id}` | {m.display_name} |" for m in self.session.models()]
+            _show_markdown("\n".join(["| model | name |", "|---|---|", *rows]))
+
+
+def history_table(chat: Any) -> str:
+    if not chat.exchanges:
+        return f"Chat `{chat.name}` has no exchanges yet."
+    rows = ["| # | you | Claude | tokens in / out |", "|---|---|---|---|"]
+    for number, exchange in enumerate(chat.exchanges, 1):
+        rows.append(
+            f"| {number} | {_preview(exchange.user)} | {_preview(exchange.assistant)} "
+            f"| {exchange.input_tokens:,} / {exchange.output_tokens:,} |"
+        )
+    return "\n".join(rows)
+
+
+def _preview(turn: dict[str, Any], width: int = 60) -> str:
+    content = turn["content"]
+    if not isinstance(content, str):
+        content = " ".join(block.get("text", f"[{block['type']}]") for block in content)
+    content = " ".join(content.split())
+    short = content if len(content) <= width else content[: width - 1] + "…"
+    return html.escape(short).replace("|", "\\|")
+
+
+def _show_markdown(text: str) -> None:
+    display({"text/markdown": text, "text/plain": text}, raw=True)

@@ -1,0 +1,165 @@
+"""Asking Claude from a notebook: one request, streamed, shown, stored — whatever goes wrong."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.display import display
+
+from .connection import SIMULATOR_NOTICE, Connection, has_credentials
+from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, user_turn
+from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
+from .render import AnswerView, footer, pick_mode
+from .retry import RetryPolicy, broke_midstream, retryable
+
+
+@dataclass
+class Options:
+    model: str
+    max_tokens: int
+    system: str | None = None
+    effort: str | None = None
+    chat: str = DEFAULT_CHAT
+    new: bool = False
+    history: bool = True
+    out: str | None = None
+
+
+class _Run:
+    """What one cell's request has got so far: the live stream, and when the first token came."""
+
+    def __init__(self, clock: Callable[[], float]):
+        self.clock = clock
+        self.started = clock()
+        self.first_token: float | None = None
+        self.stream: Any = None
+        self.attempts = 0
+
+    def snapshot(self) -> Any | None:
+        try:
+            return self.stream.current_message_snapshot if self.stream is not None else None
+        except AssertionError:  # the stream broke before message_start
+            return None
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+
+class Session:
+    """A notebook's conversations and connection; `settings` is the `ClaudeMagics` configurable."""
+
+    def __init__(self, shell: Any, settings: Any):
+        self.shell = shell
+        self.settings = settings
+        self.conversations = Conversations()
+        self.connection = Connection()
+        self.clock: Callable[[], float] = time.monotonic
+        self.sleep: Callable[[float], None] = time.sleep
+        self.random: Callable[[], float] = random.random
+
+    def client(self) -> Any:
+        backend = self.connection.resolve(self.settings.backend)
+        if backend == "api" and not has_credentials():
+            raise BadInput(
+                "No API key: set one with `%env ANTHROPIC_API_KEY=sk-ant-…`, "
+                "or use the offline simulator with `%config ClaudeMagics.backend = 'simulator'`."
+            )
+        client = self.connection.client(backend, self.settings.timeout)
+        if backend == "simulator":
+            self.connection.simulator.pace = self.settings.simulator_pace
+            if not self.connection.simulator_announced:
+                self.connection.simulator_announced = True
+                display({"text/markdown": SIMULATOR_NOTICE, "text/plain": SIMULATOR_NOTICE}, raw=True)
+        return client
+
+    def ask(self, prompt: str, options: Options, cell_id: str | None = None) -> Any:
+        """Stream one answer into the notebook and return the final `Message`.
+
+        On failure the partial answer stays on screen and in `last_message`, the chat is left as it
+        was (so the next cell still sends a valid history), and a short error is raised.
+        """
+        if options.new:
+            self.conversations.reset(options.chat)
+        chat = self.conversations[options.chat]
+        context = chat.context_for(cell_id) if options.history else []
+        request: dict[str, Any] = {
+            "model": options.model,
+            "max_tokens": options.max_tokens,
+            "messages": [*context, user_turn(prompt)],
+        }
+        if options.system:
+            request["system"] = options.system
+        if options.effort:
+            request["output_config"] = {"effort": options.effort}
+
+        client = self.client()
+        mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
+        view = AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
+                          clock=self.clock)
+        run = _Run(self.clock)
+        try:
+            message = self._stream(client, request, view, run)
+        except KeyboardInterrupt:
+            self._conclude(view, run, run.snapshot(), "⏹ stopped", options)
+            raise Stopped("stopped by you; the partial answer is kept in `last_message`.") from None
+        except Exception as exc:  # noqa: BLE001 - every failure must still leave the cell in order
+            partial = run.snapshot()
+            self._conclude(view, run, partial, "⚠ incomplete" if partial is not None else "✗ failed", options)
+            detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout,
+                             attempts=run.attempts, partial=partial is not None)
+            raise ClaudeMagicError(detail) from None
+        self._conclude(view, run, message, None, options)
+        if options.history:
+            self._record(chat, prompt, message, cell_id)
+        return message
+
+    def _stream(self, client: Any, request: dict[str, Any], view: AnswerView, run: _Run) -> Any:
+        policy = RetryPolicy(max_retries=self.settings.max_retries, max_wait=self.settings.max_retry_wait,
+                             random=self.random, sleep=self.sleep)
+        while True:
+            run.attempts += 1
+            run.stream = None
+            try:
+                with client.messages.stream(**request) as stream:
+                    run.stream = stream
+                    snapshot = lambda: stream.current_message_snapshot
+                    for event in stream:
+                        if run.first_token is None and event.type == "content_block_delta":
+                            run.first_token = run.elapsed()
+                        view.on_event(event, snapshot)
+                    message = run.snapshot()
+                    if message is None or message.stop_reason is None:
+                        raise EndedEarly()
+                    return message
+            except Exception as exc:
+                midstream = run.stream is not None
+                again = self.settings.retry_midstream and broke_midstream(exc) if midstream else retryable(exc)
+                if not again or run.attempts > policy.max_retries:
+                    raise
+                policy.wait(exc, run.attempts, view.status)
+
+    def _conclude(self, view: AnswerView, run: _Run, message: Any | None, state: str | None,
+                  options: Options) -> None:
+        if message is not None:
+            self.shell.user_ns["last_message"] = message
+            if options.out:
+                self.shell.user_ns[options.out] = message
+        view.finish(message, footer(message, model=options.model, seconds=run.elapsed(),
+                                    first_token=run.first_token, state=state, max_tokens=options.max_tokens))
+
+    def _record(self, chat: Any, prompt: str, message: Any, cell_id: str | None) -> None:
+        try:
+            turn = assistant_turn(message)
+            if turn is not None:
+                usage = message.usage
+                chat.record(Exchange(user_turn(prompt), turn, cell_id, usage.input_tokens, usage.output_tokens))
+        except Exception as exc:  # noqa: BLE001 - the answer is already shown and stored
+            print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
+
+    def models(self) -> list[Any]:
+        return list(self.client().models.list())

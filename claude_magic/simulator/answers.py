@@ -1,0 +1,239 @@
+"""What the simulator says when nothing is scripted, and how it counts tokens.
+
+Everything here is a pure function of the request body: the same request always gets the same answer,
+so notebooks re-run identically and tests can assert on what they see.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import keyword
+import re
+from typing import Any
+
+# Newest first, the order GET /v1/models lists them in. The dates are approximate: only their order matters.
+# Models without a lifecycle are active.
+MODELS: dict[str, dict[str, str]] = {
+    "claude-opus-5-5": {"display_name": "Claude Opus 5.5", "created_at": "2026-11-24T00:00:00Z"},
+    "claude-sonnet-5-5": {"display_name": "Claude Sonnet 5.5", "created_at": "2026-11-24T00:00:00Z"},
+    "claude-haiku-5-5": {"display_name": "Claude Haiku 5.5", "created_at": "2026-11-24T00:00:00Z"},
+    "claude-opus-5": {"display_name": "Claude Opus 5", "created_at": "2026-09-01T00:00:00Z"},
+    "claude-sonnet-5": {"display_name": "Claude Sonnet 5", "created_at": "2026-09-01T00:00:00Z"},
+    "claude-opus-4-8": {"display_name": "Claude Opus 4.8", "created_at": "2026-06-01T00:00:00Z"},
+    "claude-opus-4-7": {"display_name": "Claude Opus 4.7", "created_at": "2026-04-01T00:00:00Z"},
+    "claude-sonnet-4-6": {"display_name": "Claude Sonnet 4.6", "created_at": "2026-02-17T00:00:00Z"},
+    "claude-opus-4-6": {"display_name": "Claude Opus 4.6", "created_at": "2026-02-05T00:00:00Z"},
+    "claude-opus-4-5": {
+        "display_name": "Claude Opus 4.5",
+        "created_at": "2025-11-24T00:00:00Z",
+        "lifecycle": "deprecated",
+    },
+    "claude-haiku-4-5": {"display_name": "Claude Haiku 4.5", "created_at": "2025-10-15T00:00:00Z"},
+    "claude-sonnet-4-5": {
+        "display_name": "Claude Sonnet 4.5",
+        "created_at": "2025-09-29T00:00:00Z",
+        "lifecycle": "deprecated",
+    },
+}
+
+_TOKEN = re.compile(r"\S+")
+_WORD = re.compile(r"\w[\w'-]*")
+
+
+def count_tokens(body: dict[str, Any]) -> int:
+    """Input tokens of a request: one per whitespace-separated word, at least 1.
+
+    Counted over the system prompt, the text of every text block in `messages`, the JSON of every other
+    block (tool uses, tool results, images...) and the JSON of `tools`. Crude, but deterministic and
+    monotone: adding anything to a request never lowers its count.
+    """
+    system = body.get("system") or ""
+    parts = [system if isinstance(system, str) else " ".join(_texts(system))]
+    for message in body.get("messages") or []:
+        for block in blocks_of(message):
+            parts.append(block["text"] if block.get("type") == "text" else json.dumps(block))
+    if body.get("tools"):
+        parts.append(json.dumps(body["tools"]))
+    return max(1, sum(len(_TOKEN.findall(part)) for part in parts))
+
+
+def blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message's content as blocks, whichever of the two shapes the API accepts it was sent in."""
+    content = message.get("content")
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
+
+
+def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The content blocks answering `body`; tool_use blocks get their ids when a response is laid out."""
+    messages = body["messages"]
+    last_user = next(message for message in reversed(messages) if message["role"] == "user")
+    prompt = "\n".join(_texts(blocks_of(last_user))).strip()
+    turn = sum(message["role"] == "user" for message in messages)
+    seed = int.from_bytes(hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).digest()[:4], "big")
+    results = [block for block in blocks_of(last_user) if block.get("type") == "tool_result"]
+    tool = _offered_tool(body)
+
+    content = []
+    if _thinks(body):
+        content.append(_thinking(prompt))
+    if results:
+        content.append({"type": "text", "text": _after_tool(results[0], messages, turn)})
+    elif tool:
+        content.append({"type": "text", "text": f"I'll use the `{tool['name']}` tool for this."})
+        words = _WORD.findall(prompt)
+        content.append(
+            {"type": "tool_use", "name": tool["name"], "input": _example(tool["input_schema"], words)}
+        )
+    else:
+        content.append({"type": "text", "text": _markdown(prompt, turn, seed)})
+    return content
+
+
+def _texts(blocks: list[Any]) -> list[str]:
+    return [block["text"] for block in blocks if isinstance(block, dict) and block.get("type") == "text"]
+
+
+def _thinks(body: dict[str, Any]) -> bool:
+    return (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+
+
+def _offered_tool(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The tool to call: the one tool_choice names, else the first one with a schema (a client tool)."""
+    choice = body.get("tool_choice") or {}
+    if choice.get("type") == "none":
+        return None
+    tools = [tool for tool in body.get("tools") or [] if "input_schema" in tool]
+    named = [tool for tool in tools if tool["name"] == choice.get("name")]
+    return (named or tools or [None])[0]
+
+
+def _example(schema: dict[str, Any], words: list[str]) -> Any:
+    """A value that fits `schema`, filling only required properties, as a model does when it is terse."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "default" in schema:
+        return schema["default"]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = kind[0]
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        return {name: _example(properties.get(name, {}), words) for name in schema.get("required", [])}
+    if kind == "array":
+        return [_example(schema.get("items", {}), words)]
+    if kind in ("integer", "number"):
+        return 1
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    # The object of a request tends to come last: "weather in Paris".
+    return " ".join(words[-3:]) or "example"
+
+
+def _thinking(prompt: str) -> dict[str, Any]:
+    thinking = (
+        f"The user asks: “{_quote(prompt, 20)}”. I'll answer with a heading, a short explanation, a few "
+        "bullet points and a small Python example, and say that this reply comes from the offline simulator."
+    )
+    signature = base64.b64encode(hashlib.sha256(thinking.encode()).digest()).decode()
+    return {"type": "thinking", "thinking": thinking, "signature": signature}
+
+
+def _after_tool(result: dict[str, Any], messages: list[dict[str, Any]], turn: int) -> str:
+    uses = [block for message in messages for block in blocks_of(message) if block.get("type") == "tool_use"]
+    name = next((use["name"] for use in uses if use.get("id") == result.get("tool_use_id")), "tool")
+    content = result.get("content")
+    output = content if isinstance(content, str) else " ".join(_texts(content or []))
+    return (
+        f"The `{name}` tool returned: “{_quote(output, 40)}”{_turn_note(turn)}.\n\n"
+        "That result answers the question directly, so no further tool call is needed. Ask a follow-up "
+        "in the next cell to go further.\n\n"
+        f"{_SIGN_OFF}"
+    )
+
+
+_SIGN_OFF = (
+    "This is the offline simulator's answer: generated locally from your prompt, without calling Claude."
+)
+# Left out of topics and names, so "How do I reverse a list?" is about "reverse list".
+_STOPWORDS = frozenset(
+    "a an and are be can could do does explain for from give how i in "  # noqa: SIM905 - reads best as words
+    "is it me my of on or please show tell that the this to what when where which why with would write you "
+    "your".split()
+)
+# Three shapes of answer, picked by a hash of the conversation, so consecutive answers look different.
+_POINTS = (
+    (
+        "- **Start small:** get a first version of *{topic}* working before polishing it.",
+        "- **Check it:** try an empty input, a typical one and a very large one.",
+        "- **Refine:** name things clearly and remove what you do not need.",
+    ),
+    (
+        "- **What it is:** *{topic}* comes down to a few clear steps.",
+        "- **Why it matters:** each step can be tested on its own.",
+        "- **How to go on:** ask a follow-up in the next cell; this conversation remembers the turn.",
+    ),
+    (
+        "- **Inputs:** be explicit about what *{topic}* starts from.",
+        "- **Outputs:** decide what a good result looks like before writing code.",
+        "- **Trade-offs:** prefer the clear version first, then measure before optimising.",
+    ),
+)
+_CODE = (
+    '''def {name}(items):
+    """Keep the useful items (a sketch for: {topic})."""
+    return [item for item in items if item]
+
+
+print({name}({sample!r}))''',
+    '''from collections import Counter
+
+
+def {name}(text):
+    """Count the words of `text`, most common first."""
+    return Counter(text.lower().split()).most_common(3)
+
+
+print({name}({sentence!r}))''',
+    '''def {name}(n):
+    """The first `n` steps of a plan for: {topic}."""
+    steps = ["understand", "try", "check", "refine"]
+    return steps[:n]
+
+
+print({name}(3))''',
+)
+
+
+def _markdown(prompt: str, turn: int, seed: int) -> str:
+    words = _WORD.findall(prompt)
+    keywords = [word for word in words if word.lower() not in _STOPWORDS] or words
+    topic = " ".join(keywords[:3]) or "your question"
+    name = "_".join([word.lower() for word in keywords if word.isascii() and word.isalpha()][:3]) or "solve"
+    if keyword.iskeyword(name):
+        name += "_"
+    heading = re.sub(r"[#*`>\[\]]", "", _quote(prompt.split("\n")[0], 8)).strip() or "Your question"
+    variant = seed % len(_POINTS)
+    points = "\n".join(_POINTS[variant]).format(topic=topic)
+    code = _CODE[variant].format(
+        name=name, topic=topic, sample=[*keywords[:2], ""], sentence=" ".join(words[:8])
+    )
+    return (
+        f"## {heading[0].upper()}{heading[1:]}\n\n"
+        f"You asked{_turn_note(turn)}: “{_quote(prompt, 25)}”. Here is a compact answer shaped like a real "
+        "reply: this paragraph, a short list of points and a runnable Python sketch, each streamed "
+        f"into the notebook word by word.\n\n{points}\n\n```python\n{code}\n```\n\n"
+        f"{_SIGN_OFF}"
+    )
+
+
+def _turn_note(turn: int) -> str:
+    return f" (turn {turn} of this conversation)" if turn > 1 else ""
+
+
+def _quote(text: str, limit: int) -> str:
+    words = text.split()
+    return " ".join(words[:limit]) + ("…" if len(words) > limit else "")

@@ -1,0 +1,380 @@
+"""The simulator's HTTP side: a loopback server the unmodified SDK cannot tell from the Messages API."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import uuid
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .answers import MODELS, blocks_of, count_tokens
+from .replies import STATUS_OF, Answer, Reply, lay_out, sse
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+# Credentials are never recorded: the request log is for tests and tutorials to show.
+_SECRET_HEADERS = ("x-api-key", "authorization")
+# Replies that ignore what was asked, so even an invalid request gets them.
+_UNCONDITIONAL = ("http_error", "sse")
+# Events before the first delta: a fault "after 0 deltas" still lets the stream open like a real one.
+_LEAD_IN = ("message_start", "content_block_start", "ping")
+# Unpaced, many events share a chunk: far fewer sends here and far less chunk parsing in the client.
+_CHUNK = 64 * 1024
+
+
+class Simulator:
+    """A stand-in for the Anthropic Messages API on 127.0.0.1, served from a background thread.
+
+    Answers are generated from each request unless replies were queued; `requests` records what the client
+    sent (without its key). `pace` is in deltas per second, 0 for as fast as the socket allows.
+    """
+
+    def __init__(self, pace: float = 0.0, *, port: int = 0) -> None:
+        self.pace = pace
+        self.requests: list[dict[str, Any]] = []
+        self._port = port
+        self._replies: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+
+    def start(self) -> Self:
+        if self._server is None:
+            self._server = _Server(self._port, self)
+            threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},  # bounds how long stop() waits for the accept loop
+                name="claude-magic-simulator",
+                daemon=True,
+            ).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running: call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.stopping.set()  # wakes paced and stalled replies first, so nothing below waits on them
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+
+    def queue(self, *replies: Reply) -> None:
+        """Answer the next POST /v1/messages requests with `replies`, in order."""
+        with self._lock:
+            self._replies.extend(replies)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._replies.clear()
+            self.requests.clear()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _record(self, method: str, path: str, headers: dict[str, str], body: Any) -> None:
+        kept = {name.lower(): value for name, value in headers.items() if name.lower() not in _SECRET_HEADERS}
+        with self._lock:
+            self.requests.append({"method": method, "path": path, "headers": kept, "body": body})
+
+    def _take(self, valid: bool) -> Reply:
+        """Next queued reply, else the generated answer's; invalid requests take only unconditional ones."""
+        with self._lock:
+            if self._replies and (valid or self._replies[0].fault in _UNCONDITIONAL):
+                return self._replies.popleft()
+        return Reply()
+
+
+class _Stopped(Exception):
+    """stop() was called while a reply was waiting."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, simulator: Simulator) -> None:
+        self.simulator = simulator
+        self.stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        try:
+            if not self.stopping.is_set():
+                super().finish_request(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections.discard(request)
+
+    def close_connections(self) -> None:
+        """Hang up on every client: an idle keep-alive connection would otherwise still be served."""
+        with self._connections_lock:
+            for connection in self._connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Say nothing: in a Jupyter kernel, anything any thread writes to stderr lands in a user's cell."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "claude-magic-simulator"
+    sys_version = ""
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Say nothing (see _Server.handle_error)."""
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (OSError, _Stopped):  # the client hung up mid-reply, or stop() cut a waiting reply short
+            self.close_connection = True
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._replying = True
+        super().send_response(code, message)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        self._replying = False
+        self._request_id = f"req_sim_{uuid.uuid4().hex[:24]}"
+        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        self.server.simulator._record(self.command, self.path, dict(self.headers.items()), body)
+        try:
+            self._route(urlsplit(self.path).path, body)
+        except (OSError, _Stopped):
+            raise
+        except Exception as exc:
+            if self._replying:  # too late for an error response: the connection is all there is to close
+                raise
+            self._error(500, "api_error", f"The simulator could not handle this request: {exc!r}")
+
+    def _route(self, path: str, body: Any) -> None:
+        if not any(self.headers.get(name) for name in _SECRET_HEADERS):
+            self._error(401, "authentication_error", "x-api-key header is required")
+        elif (self.command, path) == ("POST", "/v1/messages"):
+            self._messages(body)
+        elif (self.command, path) == ("POST", "/v1/messages/count_tokens"):
+            problem = _problem(body, needs_max_tokens=False)
+            if problem:
+                self._error(*problem)
+            else:
+                self._json(200, {"input_tokens": count_tokens(body)})
+        elif (self.command, path) == ("GET", "/v1/models"):
+            data = [_model(name) for name in MODELS]
+            page = {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
+            self._json(200, page)
+        elif self.command == "GET" and path.startswith("/v1/models/"):
+            name = path.removeprefix("/v1/models/")
+            if name in MODELS:
+                self._json(200, _model(name))
+            else:
+                self._error(404, "not_found_error", f"model: {name}")
+        else:
+            self._error(404, "not_found_error", "Not Found")
+
+    def _messages(self, body: Any) -> None:
+        problem = _problem(body, needs_max_tokens=True)
+        reply = self.server.simulator._take(valid=problem is None)
+        pace = self.server.simulator.pace if reply.pace is None else reply.pace
+        if reply.fault == "http_error":
+            self._error(reply.status, reply.error["type"], reply.error["message"], reply.headers)
+        elif reply.fault == "sse":
+            self._replay(reply.raw, pace)
+        elif problem:
+            self._error(*problem)
+        elif body.get("stream") is True:
+            self._stream(lay_out(reply, body), reply, pace)
+        else:
+            self._whole(lay_out(reply, body), reply)
+
+    def _stream(self, answer: Answer, reply: Reply, pace: float) -> None:
+        self._open_stream(chunked=reply.framing == "chunked")
+        sent = 0
+        fault = reply.fault
+        for name, event in answer.events():
+            if fault and name not in _LEAD_IN and (sent >= reply.after or name == "message_delta"):
+                if fault == "stall":
+                    self._flush()
+                    self._wait(reply.seconds)
+                    fault = None
+                elif fault == "drop":
+                    # No chunked terminator, or no more bytes at all: the socket just closes.
+                    self._flush()
+                    self.close_connection = True
+                    return
+                else:
+                    if fault == "error_event":
+                        self._write(sse({"type": "error", "error": reply.error}))
+                    break
+            self._write(event)
+            if name == "content_block_delta":
+                sent += 1
+                if pace:
+                    self._flush()
+                    self._wait(1 / pace)
+        self._close_stream()
+
+    def _whole(self, answer: Answer, reply: Reply) -> None:
+        """A non-streaming answer; a fault here can only break the whole response."""
+        if reply.fault in ("drop", "truncate"):
+            self.close_connection = True
+        elif reply.fault == "error_event":
+            self._error(STATUS_OF.get(reply.error["type"], 500), reply.error["type"], reply.error["message"])
+        else:
+            if reply.fault == "stall":
+                self._wait(reply.seconds)
+            self._json(200, answer.message())
+
+    def _replay(self, raw: bytes, pace: float) -> None:
+        self._open_stream(chunked=True)
+        # Split after each blank line only to pace event by event; the bytes sent are the file's.
+        for event in filter(None, re.split(rb"(?<=\n\n)", raw)):
+            self._write(event)
+            if pace:
+                self._flush()
+                self._wait(1 / pace)
+        self._close_stream()
+
+    def _open_stream(self, *, chunked: bool) -> None:
+        self._chunked = chunked
+        self._pending = bytearray()
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("request-id", self._request_id)
+        # Without chunked framing the body is delimited by closing the connection.
+        self.send_header("transfer-encoding" if chunked else "connection", "chunked" if chunked else "close")
+        self.end_headers()
+
+    def _write(self, data: bytes) -> None:
+        self._pending += data
+        if len(self._pending) >= _CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Put what was written on the wire, as one chunk: before waiting, hanging up or ending."""
+        if self._pending:
+            data = self._pending
+            self.wfile.write(b"%x\r\n%b\r\n" % (len(data), data) if self._chunked else data)
+            self._pending = bytearray()
+
+    def _close_stream(self) -> None:
+        self._flush()
+        if self._chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _wait(self, seconds: float) -> None:
+        if self.server.stopping.wait(seconds):
+            raise _Stopped
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.send_header("request-id", self._request_id)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(
+        self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        error = {
+            "type": "error",
+            "error": {"type": error_type, "message": message},
+            "request_id": self._request_id,
+        }
+        self._json(status, error, headers)
+
+
+def _model(name: str) -> dict[str, Any]:
+    return {"type": "model", "id": name, "lifecycle": "active", **MODELS[name]}
+
+
+def _problem(body: Any, *, needs_max_tokens: bool) -> tuple[int, str, str] | None:
+    """What the real API would reject in this request body, as (status, error type, message)."""
+
+    def invalid(message: str) -> tuple[int, str, str]:
+        return 400, "invalid_request_error", message
+
+    if not isinstance(body, dict):
+        return invalid("The request body is not valid JSON: send a JSON object")
+    if "model" not in body:
+        return invalid("model: Field required")
+    if needs_max_tokens:
+        if "max_tokens" not in body:
+            return invalid("max_tokens: Field required")
+        max_tokens = body["max_tokens"]
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            return invalid("max_tokens: Input should be an integer greater than or equal to 1")
+    messages = body.get("messages")
+    if messages is None:
+        return invalid("messages: Field required")
+    if not isinstance(messages, list) or not messages:
+        return invalid("messages: at least one message is required")
+    for index, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("user", "assistant"):
+            return invalid(f"messages.{index}.role: Input should be 'user' or 'assistant'")
+        if index == 0 and role != "user":
+            return invalid('messages: first message must use the "user" role')
+        if index and role == messages[index - 1]["role"]:
+            return invalid(
+                'messages: roles must alternate between "user" and "assistant", '
+                f'but found multiple "{role}" roles in a row'
+            )
+        content = message.get("content")
+        if isinstance(content, list) and all(isinstance(block, dict) for block in content):
+            if any(block.get("type") == "text" and not block.get("text") for block in content):
+                return invalid("messages: text content blocks must be non-empty")
+        elif not isinstance(content, str):
+            return invalid(
+                f"messages.{index}.content: Input should be a valid string or list of content blocks"
+            )
+        if not content and not (index == len(messages) - 1 and role == "assistant"):
+            return invalid(
+                f"messages.{index}: all messages must have non-empty content "
+                "except for the optional final assistant message"
+            )
+    final = blocks_of(messages[-1])
+    ends_in_space = (
+        final and final[-1].get("type") == "text" and final[-1]["text"] != final[-1]["text"].rstrip()
+    )
+    if messages[-1]["role"] == "assistant" and ends_in_space:
+        return invalid("messages: final assistant content cannot end with trailing whitespace")
+    if not isinstance(body["model"], str) or body["model"] not in MODELS:
+        return 404, "not_found_error", f"model: {body['model']}"
+    return None

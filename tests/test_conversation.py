@@ -1,0 +1,54 @@
+from anthropic.types import Message
+
+from claude_magic.conversation import Chat, Conversations, Exchange, assistant_turn, user_turn
+
+
+def message(*blocks):
+    return Message.model_validate({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
+        "content": list(blocks), "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 4},
+    })
+
+
+def exchange(prompt, answer, cell_id=None):
+    return Exchange(user_turn(prompt), {"role": "assistant", "content": answer}, cell_id)
+
+
+def test_history_alternates_and_reruns_replace_in_place():
+    chat = Chat("default")
+    chat.record(exchange("q1", "a1", "c1"))
+    chat.record(exchange("q2", "a2", "c2"))
+    assert chat.context_for("c1") == []
+    assert [t["content"] for t in chat.context_for("c2")] == ["q1", "a1"]
+    chat.record(exchange("q1'", "a1'", "c1"))
+    assert [t["content"] for t in chat.messages()] == ["q1'", "a1'", "q2", "a2"]
+    assert [t["role"] for t in chat.messages()] == ["user", "assistant"] * 2
+
+
+def test_undo_and_reset():
+    conversations = Conversations()
+    conversations["a"].record(exchange("q", "a"))
+    assert conversations["a"].undo().user["content"] == "q"
+    assert conversations["a"].undo() is None
+    conversations["b"].record(exchange("q", "a"))
+    conversations.reset("b")
+    assert conversations["b"].messages() == []
+
+
+def test_assistant_turn_is_what_the_api_accepts_back():
+    turn = assistant_turn(message(
+        {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+        {"type": "text", "text": "Hello", "citations": None},
+        {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"x": 1}},
+    ))
+    assert turn == {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+        {"type": "text", "text": "Hello"},
+        {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"x": 1}},
+    ]}
+
+
+def test_an_answer_with_nothing_to_send_back_is_not_a_turn():
+    assert assistant_turn(message({"type": "text", "text": ""})) is None
+    assert assistant_turn(message({"type": "thinking", "thinking": "hmm", "signature": "s"})) is None

@@ -1,0 +1,277 @@
+"""`%%claude` end to end: a real shell, the real SDK, real HTTP to the simulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import FIXTURES, FakeClock, error_text, final_markdown
+
+from claude_magic.simulator import Reply
+
+ANSWER = "## Title\n\nSome *markdown* text.\n\n```python\nprint('hi')\n```\n\nThe end."
+
+
+def text_of(message) -> str:
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
+def test_answer_streams_and_ends_as_static_markdown_with_footer(nb):
+    nb.sim.queue(Reply.text(ANSWER))
+    result, captured = nb.run("%%claude\nExplain this traceback in two sentences.")
+    assert result.error_in_exec is None
+    final = captured.outputs[-1]
+    assert final.update and set(final.data) == {"text/markdown", "text/plain"}
+    answer, footer = final.data["text/markdown"].rsplit("\n\n", 1)
+    assert answer == ANSWER
+    assert footer.startswith("<sub>claude-sonnet-5-5 · ") and "end_turn" in footer and " out" in footer
+    assert text_of(nb.ns["last_message"]) == ANSWER
+    assert nb.ns["last_message"].usage.output_tokens == len(ANSWER.split())
+    assert nb.requests[-1]["body"]["messages"] == [
+        {"role": "user", "content": "Explain this traceback in two sentences."}
+    ]
+
+
+def test_generated_answer_without_script_is_markdown(nb):
+    _, captured = nb.run("%%claude\nWhat is a closure in Python?")
+    markdown = final_markdown(captured)
+    assert markdown.startswith("## ") and "```python" in markdown
+    assert text_of(nb.ns["last_message"]) in markdown
+
+
+def test_live_updates_are_throttled_and_the_last_holds_everything(nb):
+    clock = FakeClock(step=0.001)  # 1 ms passes per clock reading
+    nb.session.clock = clock
+    words = [f"w{i}" for i in range(3000)]
+    nb.sim.queue(Reply.text(" ".join(words)))
+    _, captured = nb.run("%%claude --max-tokens 5000\ncount")
+    updates = [o for o in captured.outputs if o.update]
+    elapsed = clock.now - 1000.0
+    assert 3 <= len(updates) - 1 <= elapsed / 0.1 + 2, (len(updates), elapsed)
+    assert final_markdown(captured).startswith(" ".join(words))
+
+
+def test_out_stores_the_message_too(nb):
+    nb.sim.queue(Reply.text("Forty-two."))
+    nb.run("%%claude --out answer\nMeaning of life?")
+    assert nb.ns["answer"] is nb.ns["last_message"]
+    assert text_of(nb.ns["answer"]) == "Forty-two."
+
+
+def test_second_cell_sends_the_first_exchange(nb):
+    nb.sim.queue(Reply.text("Paris."), Reply.text("About 2 million."))
+    nb.run("%%claude\nCapital of France?")
+    nb.run("%%claude\nIts population?")
+    assert nb.requests[-1]["body"]["messages"] == [
+        {"role": "user", "content": "Capital of France?"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Paris."}]},
+        {"role": "user", "content": "Its population?"},
+    ]
+
+
+def test_new_starts_afresh_and_named_chats_are_separate(nb):
+    nb.sim.queue(*(Reply.text(t) for t in ("A1", "B1", "A2", "A3")))
+    nb.run("%%claude\nfirst in default")
+    nb.run("%%claude --chat other\nfirst in other")
+    nb.run("%%claude\nsecond in default")
+    assert [m["content"] for m in nb.requests[-1]["body"]["messages"] if m["role"] == "user"] == [
+        "first in default",
+        "second in default",
+    ]
+    nb.run("%%claude --new\nthird, fresh")
+    assert nb.requests[-1]["body"]["messages"] == [{"role": "user", "content": "third, fresh"}]
+    import claude_magic
+
+    assert [m["role"] for m in claude_magic.history("other")] == ["user", "assistant"]
+
+
+def test_no_history_neither_sends_nor_records(nb):
+    nb.sim.queue(Reply.text("one"), Reply.text("aside"), Reply.text("two"))
+    nb.run("%%claude\nfirst")
+    nb.run("%%claude --no-history\nan aside")
+    assert nb.requests[-1]["body"]["messages"] == [{"role": "user", "content": "an aside"}]
+    nb.run("%%claude\nsecond")
+    assert [m["content"] for m in nb.requests[-1]["body"]["messages"] if m["role"] == "user"] == [
+        "first",
+        "second",
+    ]
+
+
+def test_undo_drops_the_last_exchange(nb):
+    nb.sim.queue(Reply.text("one"), Reply.text("two"), Reply.text("three"))
+    nb.run("%%claude\nfirst")
+    nb.run("%%claude\nsecond")
+    _, captured = nb.run("%claude undo")
+    assert "Dropped the last exchange" in captured.stdout
+    nb.run("%%claude\nthird")
+    assert [m["content"] for m in nb.requests[-1]["body"]["messages"] if m["role"] == "user"] == [
+        "first",
+        "third",
+    ]
+
+
+def test_rerunning_a_cell_replaces_its_own_exchange(nb):
+    nb.sim.queue(*(Reply.text(t) for t in ("A", "B", "A again", "C")))
+    nb.run("%%claude\ncell one", cell_id="c1")
+    nb.run("%%claude\ncell two", cell_id="c2")
+    nb.run("%%claude\ncell one, edited", cell_id="c1")
+    # the re-run sees what cell one saw the first time: nothing before it
+    assert nb.requests[-1]["body"]["messages"] == [{"role": "user", "content": "cell one, edited"}]
+    nb.run("%%claude\ncell three", cell_id="c3")
+    users = [m["content"] for m in nb.requests[-1]["body"]["messages"] if m["role"] == "user"]
+    assert users == ["cell one, edited", "cell two", "cell three"]
+
+
+def test_history_command_shows_a_table_with_tokens(nb):
+    nb.sim.queue(Reply.text("Paris is the capital."))
+    nb.run("%%claude\nCapital of France?")
+    _, captured = nb.run("%claude history")
+    table = final_markdown(captured)
+    assert "| 1 | Capital of France? | Paris is the capital. |" in table
+    usage = nb.ns["last_message"].usage
+    assert f"{usage.input_tokens:,} / {usage.output_tokens:,}" in table
+
+
+def test_chats_and_reset(nb):
+    nb.sim.queue(Reply.text("x"), Reply.text("y"))
+    nb.run("%%claude\nhello")
+    nb.run("%%claude --chat work\nhello")
+    _, captured = nb.run("%claude chats")
+    assert "| default | 1 |" in final_markdown(captured) and "| work | 1 |" in final_markdown(captured)
+    nb.run("%claude reset work")
+    import claude_magic
+
+    assert claude_magic.history("work") == [] and len(claude_magic.history()) == 2
+
+
+def test_models_lists_the_servers_models(nb):
+    _, captured = nb.run("%claude models")
+    assert "`claude-sonnet-5-5`" in final_markdown(captured)
+
+
+def test_variables_are_interpolated_and_braces_survive(nb):
+    nb.ns["city"] = "Lyon"
+    cell = 'Weather in {city}? JSON: {"a": {"b": [1, 2]}} {{city}} {unknown} {In} f"{x!r}"'
+    nb.run("%%claude\n" + cell)
+    sent = nb.requests[-1]["body"]["messages"][-1]["content"]
+    assert sent == 'Weather in Lyon? JSON: {"a": {"b": [1, 2]}} {{city}} {unknown} {In} f"{x!r}"'
+    nb.run("%%claude --no-interp\nIn {city}")
+    assert nb.requests[-1]["body"]["messages"][-1]["content"] == "In {city}"
+
+
+def test_system_prompt_from_text_variable_and_config(nb):
+    nb.ns["persona"] = "You are a pirate."
+    nb.run('%%claude -s "Be terse." --effort low -m claude-haiku-4-5 --max-tokens 50\nhi')
+    body = nb.requests[-1]["body"]
+    assert (body["system"], body["output_config"], body["model"], body["max_tokens"]) == (
+        "Be terse.", {"effort": "low"}, "claude-haiku-4-5", 50)
+    nb.run("%%claude -s $persona\nhi")
+    assert nb.requests[-1]["body"]["system"] == "You are a pirate."
+    nb.run("%config ClaudeMagics.system = 'Answer in French.'")
+    nb.run("%config ClaudeMagics.model = 'claude-opus-4-8'")
+    nb.run("%%claude --no-history\nhi")
+    assert nb.requests[-1]["body"]["system"] == "Answer in French."
+    assert nb.requests[-1]["body"]["model"] == "claude-opus-4-8"
+
+
+@pytest.mark.parametrize(
+    "cell, expected",
+    [
+        ("%%claude --frobnicate\nhi", "unrecognized arguments: --frobnicate"),
+        ("%%claude --max-tokens -1\nhi", "--max-tokens must be a positive"),
+        ("%%claude\n   \n", "The cell is empty"),
+        ("%%claude --out 2bad\nhi", "--out needs a variable name"),
+        ("%%claude -s $missing\nhi", "there is no variable 'missing'"),
+        ("%%claude --effort extreme\nhi", "argument --effort: invalid choice: 'extreme'"),
+        ("%claude frobnicate", "`%claude` takes one of"),
+    ],
+)
+def test_bad_input_is_one_short_line_and_sends_nothing(nb, cell, expected):
+    result, captured = nb.run(cell)
+    shown = error_text(captured).strip()
+    assert expected in shown
+    assert len(shown.splitlines()) <= 2 and "Traceback" not in shown
+    assert result.error_in_exec is not None
+    assert nb.requests == []
+
+
+def test_help_is_real(nb):
+    from claude_magic.magic import ClaudeMagics
+
+    doc = ClaudeMagics.claude.__doc__
+    for flag in ("--model", "--max-tokens", "--system", "--new", "--chat", "--no-history", "--out", "--no-interp", "--effort"):
+        assert flag in doc
+
+
+def test_max_tokens_footer_says_how_to_raise_it(nb):
+    nb.run("%%claude --max-tokens 5\nTell me a long story")
+    assert nb.ns["last_message"].stop_reason == "max_tokens"
+    assert "raise it with `--max-tokens N`" in final_markdown(nb.run("%%claude --max-tokens 5\nagain")[1])
+
+
+def test_widget_mode_streams_into_an_output_widget_then_leaves_static_markdown(nb):
+    import ipywidgets
+
+    seen = []
+
+    def watch(widget):
+        if isinstance(widget, ipywidgets.Output):
+            widget.observe(lambda change: seen.append(change["new"]), "outputs")
+
+    ipywidgets.Widget.on_widget_constructed(watch)
+    try:
+        nb.magics.display = "widget"
+        nb.session.clock = FakeClock(step=0.05)
+        nb.sim.queue(Reply.text(ANSWER))
+        _, captured = nb.run("%%claude\nhi")
+    finally:
+        ipywidgets.Widget.on_widget_constructed(None)
+    assert "application/vnd.jupyter.widget-view+json" in captured.outputs[0].data
+    assert len(seen) >= 3  # status, then partial answers
+    assert any(ANSWER[:20] in o[0]["data"]["text/markdown"] for o in seen)
+    final = captured.outputs[-1]
+    assert final.update and final.data["text/markdown"].startswith(ANSWER)
+
+
+def test_terminal_mode_prints_the_deltas(nb):
+    nb.magics.display = "text"
+    nb.sim.queue(Reply.text("Hello there, terminal."))
+    _, captured = nb.run("%%claude\nhi")
+    assert "Hello there, terminal." in captured.stdout
+    assert "end_turn" in captured.stdout.splitlines()[-1]
+
+
+def test_simulator_notice_shown_once(nb):
+    nb.session.connection.simulator_announced = False
+    _, first = nb.run("%%claude\nhi")
+    _, second = nb.run("%%claude\nhi again")
+    notice = [o for o in first.outputs if "no `ANTHROPIC_API_KEY` is set" in o.data.get("text/markdown", "")]
+    assert len(notice) == 1 and "%env ANTHROPIC_API_KEY=" in notice[0].data["text/markdown"]
+    assert not any("no `ANTHROPIC_API_KEY`" in o.data.get("text/markdown", "") for o in second.outputs)
+
+
+def _fixtures():
+    if not FIXTURES.is_dir():
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no SDK fixtures at {FIXTURES}"))]
+    return sorted(p for p in FIXTURES.iterdir() if p.suffix in (".txt", ".sse"))
+
+
+@pytest.mark.parametrize("fixture", _fixtures(), ids=lambda p: getattr(p, "name", "none"))
+def test_every_sdk_fixture_gives_the_sdks_own_message(nb, fixture):
+    import anthropic
+
+    nb.sim.queue(Reply.sse(fixture))
+    client = anthropic.Anthropic(base_url=nb.sim.url, api_key="sk-test", max_retries=0)
+    with client.messages.stream(model="claude-sonnet-5-5", max_tokens=10,
+                                messages=[{"role": "user", "content": "hi"}]) as stream:
+        expected = stream.get_final_message()
+
+    nb.sim.queue(Reply.sse(fixture))
+    result, captured = nb.run("%%claude\nhi")
+    assert result.error_in_exec is None, error_text(captured)
+    assert nb.ns["last_message"].model_dump(warnings=False) == expected.model_dump(warnings=False)
+    shown = final_markdown(captured)
+    deltas = [json.loads(line[5:]) for line in fixture.read_text().splitlines() if line.startswith("data:")]
+    for delta in deltas:
+        if delta.get("type") == "content_block_delta" and delta["delta"]["type"] == "text_delta":
+            assert delta["delta"]["text"].strip() in shown

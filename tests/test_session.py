@@ -1,0 +1,220 @@
+"""The fault matrix: every failure keeps the partial answer, a truthful `last_message`, a valid history."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+
+import pytest
+from conftest import error_text, final_markdown
+
+from claude_magic.simulator import Reply
+
+ANSWER = "one two three four five six seven eight nine ten"
+
+
+def text_of(message) -> str:
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
+def assert_next_cell_sends_valid_history(nb, users):
+    nb.sim.queue(Reply.text("fine again"))
+    result, captured = nb.run("%%claude\nnext question")
+    assert result.error_in_exec is None, error_text(captured)
+    messages = nb.requests[-1]["body"]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] * (len(messages) // 2) + ["user"]
+    assert [m["content"] for m in messages if m["role"] == "user"] == [*users, "next question"]
+
+
+def start_chat(nb):
+    nb.sim.queue(Reply.text("Earlier answer."))
+    nb.run("%%claude\nearlier question")
+    return nb.ns["last_message"]
+
+
+@pytest.mark.parametrize("status", [429, 529, 500, 503])
+def test_transient_status_is_retried_visibly_then_answered(nb, status):
+    retry_after = "2" if status == 429 else None
+    nb.sim.queue(Reply.http_error(status, retry_after=retry_after), Reply.http_error(status), Reply.text(ANSWER))
+    result, captured = nb.run("%%claude\nhi")
+    assert result.error_in_exec is None
+    statuses = [o.data["text/markdown"] for o in captured.outputs if "retrying in" in o.data["text/markdown"]]
+    assert f"({status}) — retrying in" in statuses[0] and "attempt 2 of 5 — press Stop to cancel" in statuses[0]
+    assert any("attempt 3 of 5" in s for s in statuses)
+    # 429: retry-after 2 s honoured, then full jitter (0.5 × 2 s); others: full jitter, 0.5 × 1 s then 0.5 × 2 s
+    assert nb.sleeps == ([1.0, 1.0, 1.0] if status == 429 else [0.5, 1.0])
+    assert final_markdown(captured).startswith(ANSWER)
+    assert len(nb.requests) == 3
+
+
+def test_retries_give_up_after_max_retries_with_one_clear_line(nb):
+    nb.magics.max_retries = 2
+    previous = start_chat(nb)
+    nb.sim.queue(*[Reply.http_error(529)] * 3)
+    _result, captured = nb.run("%%claude\nhi")
+    shown = error_text(captured)
+    assert "overloaded or failing (529) after 3 attempts" in shown and "Traceback" not in shown
+    assert nb.ns["last_message"] is previous  # nothing arrived: last_message keeps its previous value
+    assert_next_cell_sends_valid_history(nb, ["earlier question"])
+
+
+def test_retry_after_longer_than_the_cap_gives_up_with_the_wait(nb):
+    nb.sim.queue(Reply.http_error(429, retry_after="120"))
+    _, captured = nb.run("%%claude\nhi")
+    shown = error_text(captured)
+    assert "asks to wait 120 s" in shown and "max_retry_wait" in shown
+    assert nb.sleeps == [] and len(nb.requests) == 1
+
+
+def test_unreachable_server_is_retried_then_named(nb, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{port}")
+    nb.magics.max_retries = 2
+    _, captured = nb.run("%%claude\nhi")
+    shown = error_text(captured)
+    assert f"Cannot reach http://127.0.0.1:{port}" in shown and "after 3 attempts" in shown
+    assert len(nb.sleeps) >= 2
+
+
+@pytest.mark.parametrize(
+    "fault, expected",
+    [
+        (Reply.error_event(after=4, text=ANSWER), "Claude was overloaded mid-answer"),
+        (Reply.drop(after=4, framing="chunked", text=ANSWER), "The connection dropped mid-answer"),
+        (Reply.drop(after=4, framing="close", text=ANSWER), "ended before Claude finished"),
+        (Reply.truncate(after=4, text=ANSWER), "ended before Claude finished"),
+    ],
+    ids=["error-event", "drop-chunked", "drop-close", "no-message-stop"],
+)
+def test_midstream_failure_keeps_the_partial_marked_incomplete(nb, fault, expected):
+    start_chat(nb)
+    nb.sim.queue(fault)
+    result, captured = nb.run("%%claude\nhi")
+    assert result.error_in_exec is not None
+    shown = error_text(captured)
+    assert expected in shown and "partial answer above is kept" in shown and "Traceback" not in shown
+    partial = nb.ns["last_message"]
+    assert partial.stop_reason is None and text_of(partial) == "one two three four"
+    final = final_markdown(captured)
+    assert final.startswith("one two three four") and "⚠ incomplete" in final
+    assert_next_cell_sends_valid_history(nb, ["earlier question"])
+
+
+def test_stall_times_out_with_the_partial_kept(nb):
+    nb.magics.timeout = 0.5
+    nb.sim.queue(Reply.stall(after=3, seconds=5, text=ANSWER))
+    _, captured = nb.run("%%claude\nhi")
+    shown = error_text(captured)
+    assert "Timed out: no data from" in shown and "0.5 s" in shown and "ClaudeMagics.timeout" in shown
+    assert text_of(nb.ns["last_message"]) == "one two three"
+    assert "⚠ incomplete" in final_markdown(captured)
+
+
+def test_midstream_retry_when_asked_streams_the_whole_answer_again(nb):
+    nb.magics.retry_midstream = True
+    nb.sim.queue(Reply.error_event(after=3, text=ANSWER), Reply.text(ANSWER))
+    result, captured = nb.run("%%claude\nhi")
+    assert result.error_in_exec is None
+    assert final_markdown(captured).startswith(ANSWER + "\n\n<sub>")
+    assert text_of(nb.ns["last_message"]) == ANSWER and len(nb.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "reply, cell, expected",
+    [
+        (Reply.http_error(401), "%%claude\nhi", "Set a valid key: `%env ANTHROPIC_API_KEY"),
+        (Reply.http_error(403, message="not allowed"), "%%claude\nhi", "403 permission_error"),
+        (Reply.http_error(400, message="prompt is too long: 300000 tokens > 200000 maximum"), "%%claude\nhi",
+         "`%claude undo`"),
+        (None, "%%claude -m claude-nonexistent-9\nhi", "`%claude models`"),
+        (Reply.http_error(413), "%%claude\nhi", "`%claude undo` or `%claude reset`"),
+    ],
+    ids=["401", "403", "400-too-long", "404-model", "413"],
+)
+def test_client_errors_are_not_retried_and_say_what_to_do(nb, reply, cell, expected):
+    previous = start_chat(nb)
+    if reply is not None:
+        nb.sim.queue(reply)
+    _, captured = nb.run(cell)
+    shown = error_text(captured)
+    assert expected in shown and "Traceback" not in shown and len(shown.strip().splitlines()) <= 2
+    assert nb.sleeps == [] and len(nb.requests) == 2
+    assert nb.ns["last_message"] is previous
+    assert_next_cell_sends_valid_history(nb, ["earlier question"])
+
+
+def test_stop_during_the_stream_keeps_the_partial_and_ends_interrupted(nb):
+    start_chat(nb)
+    nb.magics.simulator_pace = 20  # 50 ms a word: the Stop lands mid-answer
+    nb.sim.queue(Reply.text(" ".join(f"w{i}" for i in range(200))))
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    result, captured = nb.run("%%claude\nhi")
+    timer.join()
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    shown = error_text(captured)
+    assert "KeyboardInterrupt: stopped by you" in shown and "Traceback" not in shown
+    partial = nb.ns["last_message"]
+    assert partial.stop_reason is None and 0 < len(text_of(partial).split()) < 200
+    assert "⏹ stopped" in final_markdown(captured)
+    nb.magics.simulator_pace = 0
+    assert_next_cell_sends_valid_history(nb, ["earlier question"])
+
+
+def test_stop_during_a_retry_wait_stops_at_once(nb):
+    def stop(seconds):
+        raise KeyboardInterrupt
+
+    nb.session.sleep = stop
+    nb.sim.queue(Reply.http_error(529), Reply.text(ANSWER))
+    result, captured = nb.run("%%claude\nhi")
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    assert len(nb.requests) == 1 and "⏹ stopped" in final_markdown(captured)
+
+
+def test_the_api_key_never_shows(nb, monkeypatch, tmp_path):
+    secret = "sk-ant-api03-RECOGNISABLE-SECRET-0123456789"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", secret)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", nb.sim.url)
+    seen = []
+    nb.sim.queue(Reply.text(ANSWER), Reply.http_error(401, message=f"invalid x-api-key {secret}"))
+    for cell in ("%%claude\nhi", "%%claude\nhi", "%config ClaudeMagics", "%claude history", "print(repr(last_message))"):
+        _, captured = nb.run(cell)
+        seen.append(captured.stdout + captured.stderr + repr([o.data for o in captured.outputs]))
+    import claude_magic
+
+    seen.append(repr(claude_magic.history()))
+    seen.append(repr(nb.sim.requests))
+    seen.append(repr(vars(nb.magics)) + repr(nb.magics.trait_values()))
+    assert all(secret not in text for text in seen)
+    assert "ANTHROPIC_API_KEY" in seen[1]
+
+
+def test_a_broken_display_never_loses_the_answer(nb, monkeypatch):
+    from claude_magic import render
+
+    def broken(self, data):
+        raise RuntimeError("frontend exploded")
+
+    monkeypatch.setattr(render._DisplaySurface, "show", broken)
+    nb.sim.queue(Reply.text(ANSWER))
+    result, captured = nb.run("%%claude\nhi")
+    assert result.error_in_exec is None
+    assert ANSWER in captured.stdout and "live display failed" in captured.stderr
+    assert text_of(nb.ns["last_message"]) == ANSWER
+
+
+def test_a_broken_history_never_loses_the_answer(nb, monkeypatch):
+    from claude_magic import session
+
+    monkeypatch.setattr(session, "assistant_turn", lambda message: 1 / 0)
+    nb.sim.queue(Reply.text(ANSWER))
+    result, captured = nb.run("%%claude\nhi")
+    assert result.error_in_exec is None
+    assert final_markdown(captured).startswith(ANSWER)
+    assert text_of(nb.ns["last_message"]) == ANSWER and "could not record" in captured.stderr
