@@ -388,7 +388,9 @@ def test_a_client_hanging_up_mid_stream_leaves_no_trace(client, sim, capfd):
     sim.pace = 200
     sim.queue(Reply.text("word " * 400))
     request = {"model": MODEL, "max_tokens": 1000, "messages": PROMPT, "stream": True}
-    with httpx2.stream("POST", f"{sim.url}/v1/messages", json=request, headers={"x-api-key": "k"}) as response:
+    with httpx2.stream(
+        "POST", f"{sim.url}/v1/messages", json=request, headers={"x-api-key": "k"}
+    ) as response:
         next(response.iter_bytes())
     time.sleep(0.1)  # the server's next paced write now meets a closed socket
 

@@ -35,7 +35,8 @@ class Reply:
     """One scripted answer to a POST /v1/messages, or a fault in place of one.
 
     Build replies with the constructors and hand them to `Simulator.queue`. `content` None means the answer
-    the simulator generates for the request; faults then break that answer after `after` deltas.
+    the simulator generates for the request; faults then break that answer after `after` deltas. `pace`
+    (deltas per second) overrides the simulator's own.
     """
 
     content: tuple[dict[str, Any], ...] | None = None
@@ -70,7 +71,7 @@ class Reply:
         *,
         error_type: str | None = None,
         message: str | None = None,
-        retry_after: float | None = None,
+        retry_after: float | str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
         """Answer with a plain HTTP error, shaped like the real API's."""
@@ -122,7 +123,7 @@ class Reply:
 
     @classmethod
     def sse(cls, source: str | Path | bytes, *, pace: float | None = None) -> Reply:
-        """Replay a recorded SSE stream byte for byte, whatever the request asked for."""
+        """Replay a recorded SSE stream byte for byte, whatever the request asked for; `pace` is per event."""
         raw = source if isinstance(source, bytes) else Path(source).read_bytes()
         return cls(fault="sse", raw=raw, pace=pace)
 
