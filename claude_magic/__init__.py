@@ -71,3 +71,33 @@ def async_client(**options: Any) -> Any:
 def history(name: str = "default") -> list[dict[str, Any]]:
     """The messages of a chat, as plain dicts that can be sent to the Messages API as they are."""
     return copy.deepcopy(_magics().session.conversations[name].messages())
+
+
+def ask(prompt: str, **options: Any) -> Any:
+    """Ask from code, like a `%%claude` cell: same chats, rendering and `last_message`; returns the Message.
+
+    Options are the cell's, spelt as keywords: `model=`, `max_tokens=`, `system=`, `chat=`, `new=True`,
+    `no_history=True`, `out=`, `tools=[f, g]`, `thinking=True` (or a budget), `events=True`,
+    `context=["df"]`, `effort=`, `no_interp=True`.
+    """
+    magics = _magics()
+    args = magics.claude.parser.parse_args([])
+    for name, value in options.items():
+        if name == "command" or not hasattr(args, name):
+            raise TypeError(f"ask() got an unknown option {name!r}; see `%%claude?` for the options")
+        if name == "context" and not isinstance(value, str):
+            value = ",".join(value)
+        setattr(args, name, 0 if name == "thinking" and value is True else value)
+    return magics.session.ask(*magics.prepare(args, prompt))
+
+
+async def aask(prompt: str, **options: Any) -> Any:
+    """`ask` for async code: awaitable, and several can stream at once, each into its own output.
+
+    The request runs the same synchronous streaming path in a worker thread (which inherits the
+    calling cell's context, so the output lands under that cell): one implementation of streaming,
+    retries and history, and no patching of the running event loop.
+    """
+    import asyncio
+
+    return await asyncio.to_thread(ask, prompt, **options)

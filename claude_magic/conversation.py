@@ -15,11 +15,20 @@ DEFAULT_CHAT = "default"
 
 @dataclass
 class Exchange:
-    user: dict[str, Any]
-    assistant: dict[str, Any]
+    """A user prompt and everything up to the final answer (tool calls and their results between)."""
+
+    turns: list[dict[str, Any]]
     cell_id: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+
+    @property
+    def user(self) -> dict[str, Any]:
+        return self.turns[0]
+
+    @property
+    def assistant(self) -> dict[str, Any]:
+        return self.turns[-1]
 
 
 @dataclass
@@ -34,7 +43,7 @@ class Chat:
         """
         position = self._position(cell_id)
         earlier = self.exchanges if position is None else self.exchanges[:position]
-        return [turn for exchange in earlier for turn in (exchange.user, exchange.assistant)]
+        return [turn for exchange in earlier for turn in exchange.turns]
 
     def record(self, exchange: Exchange) -> None:
         position = self._position(exchange.cell_id)
@@ -76,24 +85,29 @@ class Conversations:
         self._chats.pop(name, None)
 
 
-def assistant_turn(message: Any) -> dict[str, Any] | None:
+def assistant_turn(message: Any, *, answered: bool = False) -> dict[str, Any] | None:
     """The assistant turn to send back for a finished `Message`, or None if the API would reject it.
 
     Blocks are dumped as the API returned them (thinking keeps its signature, tool_use its id), minus
-    empty text blocks, which the API refuses on input (a refusal, for instance, can end with one).
+    empty text blocks, which the API refuses on input (a refusal, for instance, can end with one), and
+    minus tool calls nobody `answered` with a tool_result, which would make the next turn invalid.
     """
     blocks = []
     for block in message.content:
         data = block.model_dump(mode="json", exclude_none=True, warnings=False)
-        if data.get("type") == "text":
-            data.pop("parsed_output", None)
-            if not data.get("text", "").strip():
-                continue
+        data.pop("parsed_output", None)
+        if data.get("type") == "text" and not data.get("text", "").strip():
+            continue
+        if data.get("type") == "tool_use" and not answered:
+            continue
         blocks.append(data)
     if not any(b["type"] not in ("thinking", "redacted_thinking") for b in blocks):
         return None
     return {"role": "assistant", "content": blocks}
 
 
-def user_turn(prompt: str) -> dict[str, Any]:
-    return {"role": "user", "content": prompt}
+def user_turn(prompt: str, context: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A prompt alone is sent as a string; with notebook context, as blocks with the prompt last."""
+    if not context:
+        return {"role": "user", "content": prompt}
+    return {"role": "user", "content": [*context, {"type": "text", "text": prompt}]}

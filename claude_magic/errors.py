@@ -89,6 +89,8 @@ def explain(exc: BaseException, *, base_url: str, timeout: float, attempts: int,
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     from .retry import WaitTooLong, reason
 
+    if isinstance(exc, ClaudeMagicError):
+        return str(exc)
     if isinstance(exc, WaitTooLong):
         return (
             f"{reason(exc.cause)}: the API asks to wait {exc.wait:.0f} s, longer than `max_retry_wait`.\n"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import re
 import shlex
+import sys
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -13,13 +15,15 @@ from IPython.display import display
 from traitlets import Bool, Enum, Float, Integer, Unicode
 
 from .connection import BACKENDS
+from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
 from .errors import BadInput
 from .prompt import interpolate, resolve_system
 from .render import MODES
 from .session import Options, Session
+from .tools import tools_from
 
-COMMANDS = ("history", "reset", "undo", "chats", "models")
+COMMANDS = ("history", "reset", "undo", "chats", "models", "explain")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -45,6 +49,9 @@ class ClaudeMagics(Magics):
         config=True
     )
     retry_midstream = Bool(False, help="Re-ask (and pay again) when an answer breaks mid-stream.").tag(config=True)
+    max_tool_rounds = Integer(10, help="Most rounds of tool calls in one cell before stopping.").tag(config=True)
+    context_chars = Integer(4000, help="--context: most characters shown of one variable.").tag(config=True)
+    context_rows = Integer(10, help="--context: DataFrame rows shown (half head, half tail).").tag(config=True)
     simulator_pace = Float(120.0, help="Offline simulator speed, tokens per second (0 = instant).").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
@@ -63,6 +70,11 @@ class ClaudeMagics(Magics):
     @argument("--no-history", action="store_true", help="One-off: send no history and record nothing.")
     @argument("--out", metavar="VAR", help="Also store the final Message in this variable.")
     @argument("--no-interp", action="store_true", help="Send {name} verbatim instead of the variable's value.")
+    @argument("--tools", metavar="F,G", help="Python functions Claude may call (schemas from signature and docstring).")
+    @argument("--thinking", nargs="?", const=0, type=int, metavar="BUDGET",
+              help="Extended thinking: adaptive, or a budget of at least 1024 tokens.")
+    @argument("--events", action="store_true", help="Also show the stream's event timeline under the answer.")
+    @argument("--context", metavar="A,B", help="Include these variables (DataFrames, arrays, images, …).")
     @line_cell_magic
     def claude(self, line: str, cell: str | None = None) -> None:
         """Ask Claude. The cell is the prompt; the answer streams in as markdown.
@@ -74,6 +86,7 @@ class ClaudeMagics(Magics):
         %claude undo            drop the last exchange of a chat
         %claude chats           the chats of this notebook
         %claude models          the models the server offers
+        %claude explain         why did the last cell fail? (sends its traceback and source)
 
         After each cell `last_message` holds the SDK's final Message (with `.usage`).
         Re-running a cell replaces that cell's own exchange in the chat.
@@ -83,8 +96,12 @@ class ClaudeMagics(Magics):
             return self._command(args)
         if args.command:
             raise BadInput(f"`%%claude` takes options only, not {' '.join(args.command)!r}. See `%%claude?`.")
+        self.session.ask(*self.prepare(args, cell), cell_id=self._cell_id())
+
+    def prepare(self, args: Any, text: str) -> tuple[str, Options]:
+        """The prompt and options for parsed arguments, checked before anything is sent."""
         ns = self.shell.user_ns
-        prompt = cell.strip()
+        prompt = text.strip()
         if not prompt:
             raise BadInput("The cell is empty: write your question under `%%claude`.")
         if not args.no_interp:
@@ -98,12 +115,30 @@ class ClaudeMagics(Magics):
             new=args.new,
             history=not args.no_history,
             out=args.out,
+            tools=tools_from(args.tools, ns) if args.tools else {},
+            thinking=self._thinking(args.thinking, args.max_tokens),
+            events=args.events,
         )
         if options.max_tokens < 1:
             raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
         if options.out is not None and not options.out.isidentifier():
             raise BadInput(f"--out needs a variable name, not {options.out!r}.")
-        self.session.ask(prompt, options, cell_id=self._cell_id())
+        if args.context:
+            limits = Limits(chars=self.context_chars, rows=self.context_rows)
+            options.context, options.context_labels = blocks_for(args.context, ns, limits)
+        return prompt, options
+
+    def _thinking(self, budget: int | None, max_tokens: int | None) -> dict[str, Any] | None:
+        if budget is None:
+            return None
+        if budget == 0:  # the bare flag: let the model decide how much to think
+            return {"type": "adaptive"}
+        limit = self.max_tokens if max_tokens is None else max_tokens
+        if not 1024 <= budget < limit:
+            raise BadInput(
+                f"--thinking {budget}: the budget must be at least 1024 tokens and below --max-tokens ({limit})."
+            )
+        return {"type": "enabled", "budget_tokens": budget}
 
     def _parse(self, line: str) -> Any:
         # shlex rather than parse_argstring: IPython's non-POSIX split would keep the quotes of -s "…".
@@ -134,9 +169,30 @@ class ClaudeMagics(Magics):
         elif name == "chats":
             rows = [f"| {chat.name} | {len(chat.exchanges)} |" for chat in conversations]
             _show_markdown("\n".join(["| chat | exchanges |", "|---|---|", *rows]) if rows else "No chats yet.")
-        else:
+        elif name == "models":
             rows = [f"| `{m.id}` | {m.display_name} |" for m in self.session.models()]
             _show_markdown("\n".join(["| model | name |", "|---|---|", *rows]))
+        else:
+            self.session.ask(*self.prepare(args, self._failure_report()))
+
+    def _failure_report(self) -> str:
+        """The last error's traceback and the source of the cell that raised it, as a question."""
+        error = getattr(sys, "last_value", None)
+        if error is None:
+            raise BadInput("There is no error to explain yet: `%claude explain` looks at the last failed cell.")
+        traceback = self.shell.InteractiveTB.stb2text(
+            self.shell.InteractiveTB.structured_traceback(type(error), error, error.__traceback__)
+        )
+        inputs = self.shell.user_ns.get("_ih", [])
+        source = inputs[-2] if len(inputs) >= 2 else ""
+        return (
+            "This notebook cell failed. Explain in a few sentences why, and show how to fix it.\n\n"
+            f"Cell:\n```python\n{source.strip()}\n```\n\nError:\n```\n{_strip_ansi(traceback).strip()}\n```"
+        )
+
+
+def _strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def history_table(chat: Any) -> str:

@@ -38,7 +38,8 @@ def markdown_of(message: Any) -> str:
         if kind == "text":
             parts.append(block.text)
         elif kind == "thinking":
-            parts.append(f"<details><summary>Thinking</summary>\n\n{block.thinking}\n\n</details>")
+            words = len(block.thinking.split())
+            parts.append(f"<details><summary>Thinking ({words:,} words)</summary>\n\n{block.thinking}\n\n</details>")
         elif kind == "redacted_thinking":
             parts.append("*(redacted thinking)*")
         elif kind in ("tool_use", "server_tool_use"):
@@ -136,36 +137,49 @@ _SURFACES = {"widget": _WidgetSurface, "display": _DisplaySurface, "text": _Text
 
 
 class AnswerView:
-    """One cell's answer: a status line, then the throttled live answer, then the static result."""
+    """One cell's answer: a status line, then the throttled live answer, then the static result.
+
+    An answer may take several rounds (tool calls): finished rounds are kept in `done` and shown above
+    the one that is streaming.
+    """
 
     def __init__(self, mode: str, status: str, *, interval: float = 0.1, clock=time.monotonic):
         self.throttle = Throttle(interval, clock)
-        self.updates = 0
+        self.done = ""
         self._surface = None
         self._text_mode = mode == "text"
         self._guard(lambda: setattr(self, "_surface", _SURFACES[mode](bundle(status))))
 
     def status(self, text: str) -> None:
-        self._guard(lambda: self._surface.show(bundle(text)))
+        self._guard(lambda: self._surface.show(bundle(self._join(self.done, text))))
 
     def on_event(self, event: Any, snapshot: Callable[[], Any]) -> None:
         """Called for every SDK stream event; renders the snapshot when the throttle allows."""
         if self._surface is None:
             return
         if self._text_mode:
-            if event.type == "text":
-                self._guard(lambda: self._surface.delta(event.text))
-        elif event.type in ("content_block_delta", "content_block_start") and self.throttle.ready():
-            self.updates += 1
-            self._guard(lambda: self._surface.show(bundle(markdown_of(snapshot()))))
+            text = _terminal_text(event)
+            if text:
+                self._guard(lambda: self._surface.delta(text))
+        elif event.type in _VISIBLE_EVENTS and self.throttle.ready():
+            self._guard(lambda: self._surface.show(bundle(self._join(self.done, markdown_of(snapshot())))))
 
-    def finish(self, message: Any | None, footer: str) -> None:
-        answer = close_fences(markdown_of(message)) if message is not None else ""
-        markdown = f"{answer}\n\n<sub>{footer}</sub>" if answer else f"<sub>{footer}</sub>"
-        data = {"text/markdown": markdown, "text/plain": f"{answer}\n\n{footer}" if answer else footer}
+    def add_round(self, markdown: str) -> None:
+        self.done = self._join(self.done, markdown)
+        if self._text_mode:
+            self._guard(lambda: self._surface.delta(f"\n{markdown.splitlines()[-1]}\n"))
+
+    def finish(self, message: Any | None, footer: str, appendix: str = "") -> None:
+        answer = self._join(self.done, close_fences(markdown_of(message)) if message is not None else "")
+        markdown = self._join(answer, f"<sub>{footer}</sub>", appendix)
+        data = {"text/markdown": markdown, "text/plain": self._join(answer, footer, appendix)}
         if self._surface is not None and self._guard(lambda: self._surface.final(data, footer)):
             return
         print(data["text/plain"])
+
+    @staticmethod
+    def _join(*parts: str) -> str:
+        return "\n\n".join(part for part in parts if part)
 
     def _guard(self, action: Callable[[], Any]) -> bool:
         """Run a surface action; on failure stop live updates instead of losing the answer."""
@@ -179,23 +193,77 @@ class AnswerView:
             return False
 
 
-def footer(message: Any | None, *, model: str, seconds: float, first_token: float | None, state: str | None,
-           max_tokens: int | None = None) -> str:
-    """One compact line: model · tokens · how it ended · time to first token · total time."""
-    parts = [getattr(message, "model", None) or model]
-    if message is not None:
-        usage = message.usage
-        parts.append(f"{usage.input_tokens:,} in / {usage.output_tokens:,} out")
-        for label, value in (("cache read", usage.cache_read_input_tokens),
-                             ("cache write", usage.cache_creation_input_tokens)):
+_VISIBLE_EVENTS = frozenset({"content_block_start", "content_block_delta"})
+
+
+def _terminal_text(event: Any) -> str:
+    """What a terminal prints for one event: text and thinking as they come, tool calls as they form."""
+    if event.type in ("text", "thinking"):
+        return getattr(event, event.type)
+    if event.type == "input_json":
+        return event.partial_json
+    if event.type == "content_block_start" and event.content_block.type in ("tool_use", "thinking"):
+        block = event.content_block
+        return f"\n🔧 {block.name}(" if block.type == "tool_use" else "\n[thinking] "
+    if event.type == "content_block_stop" and event.content_block.type in ("tool_use", "thinking"):
+        return ")\n" if event.content_block.type == "tool_use" else "\n\n"
+    return ""
+
+
+RAW_EVENTS = frozenset({"message_start", "content_block_start", "content_block_delta", "content_block_stop",
+                        "message_delta", "message_stop"})
+
+
+def event_record(event: Any, milliseconds: float) -> tuple[float, str, Any, int]:
+    """(ms since the request, event type, block index, size of what the event carries)."""
+    delta = getattr(event, "delta", None)
+    size = 0
+    if event.type == "content_block_delta":
+        size = len(getattr(delta, delta.type.removesuffix("_delta"), None) or getattr(delta, "partial_json", "") or "")
+    return milliseconds, event.type, getattr(event, "index", None), size
+
+
+def timeline(records: list[tuple[float, str, Any, int]]) -> str:
+    """The stream's events as a table, runs of the same event on the same block folded into one row."""
+    rows: list[list[Any]] = []
+    for milliseconds, kind, index, size in records:
+        if rows and rows[-1][1] == kind and rows[-1][2] == index:
+            rows[-1][3] += 1
+            rows[-1][4] += size
+            rows[-1][5] = milliseconds
+        else:
+            rows.append([milliseconds, kind, index, 1, size, milliseconds])
+    lines = ["| ms | event | block | count | chars |", "|---:|---|---:|---:|---:|"]
+    for first, kind, index, count, size, last in rows:
+        when = f"{first:.0f}" if count == 1 else f"{first:.0f}–{last:.0f}"
+        lines.append(f"| {when} | `{kind}` | {'' if index is None else index} | {count} | {size or ''} |")
+    return "\n".join(lines)
+
+
+def footer(messages: list[Any], *, model: str, seconds: float, first_token: float | None, state: str | None,
+           max_tokens: int | None = None, context: list[str] = ()) -> str:
+    """One compact line: model · tokens (all rounds) · how it ended · time to first token · total time."""
+    last = messages[-1] if messages else None
+    parts = [getattr(last, "model", None) or model]
+    if messages:
+        usages = [message.usage for message in messages]
+        parts.append(f"{sum(u.input_tokens for u in usages):,} in / {sum(u.output_tokens for u in usages):,} out")
+        thinking = sum(getattr(u.output_tokens_details, "thinking_tokens", 0) or 0 for u in usages)
+        for label, value in (("thinking", thinking),
+                             ("cache read", sum(u.cache_read_input_tokens or 0 for u in usages)),
+                             ("cache write", sum(u.cache_creation_input_tokens or 0 for u in usages))):
             if value:
                 parts.append(f"{label} {value:,}")
-    parts.append(state or getattr(message, "stop_reason", None) or "no answer")
+    if len(messages) > 1:
+        parts.append(f"{len(messages) - 1} tool round{'s' if len(messages) > 2 else ''}")
+    parts.append(state or getattr(last, "stop_reason", None) or "no answer")
     if first_token is not None:
         parts.append(f"first token {first_token:.2f} s")
     parts.append(f"{seconds:.1f} s")
+    if context:
+        parts.append(f"context: {', '.join(context)}")
     line = " · ".join(parts)
-    if state is None and getattr(message, "stop_reason", None) == "max_tokens":
+    if state is None and getattr(last, "stop_reason", None) == "max_tokens":
         line += (f" — cut at max_tokens ({max_tokens}): raise it with `--max-tokens N` "
                  "or `%config ClaudeMagics.max_tokens = N`")
     return line

@@ -6,7 +6,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from IPython.display import display
@@ -14,8 +14,9 @@ from IPython.display import display
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, user_turn
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
-from .render import AnswerView, footer, pick_mode
+from .render import RAW_EVENTS, AnswerView, event_record, footer, markdown_of, pick_mode, timeline
 from .retry import RetryPolicy, broke_midstream, retryable
+from .tools import definitions, results_markdown, run_calls
 
 
 @dataclass
@@ -28,23 +29,47 @@ class Options:
     new: bool = False
     history: bool = True
     out: str | None = None
+    tools: dict[str, Any] = field(default_factory=dict)
+    thinking: dict[str, Any] | None = None
+    events: bool = False
+    context: list[dict[str, Any]] = field(default_factory=list)
+    context_labels: list[str] = field(default_factory=list)
+
+    def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
+        if self.system:
+            request["system"] = self.system
+        if self.effort:
+            request["output_config"] = {"effort": self.effort}
+        if self.tools:
+            request["tools"] = definitions(self.tools)
+        if self.thinking:
+            request["thinking"] = self.thinking
+        return request
 
 
 class _Run:
     """What one cell's request has got so far: the live stream, and when the first token came."""
 
-    def __init__(self, clock: Callable[[], float]):
+    def __init__(self, clock: Callable[[], float], record_events: bool):
         self.clock = clock
         self.started = clock()
         self.first_token: float | None = None
         self.stream: Any = None
         self.attempts = 0
+        self.rounds: list[Any] = []
+        self.events: list[tuple[float, str, Any, int]] | None = [] if record_events else None
 
     def snapshot(self) -> Any | None:
         try:
             return self.stream.current_message_snapshot if self.stream is not None else None
         except AssertionError:  # the stream broke before message_start
             return None
+
+    def messages(self) -> list[Any]:
+        """Every round's Message, the one in progress (or broken) included."""
+        current = self.snapshot()
+        return [*self.rounds, current] if current is not None and current not in self.rounds else self.rounds
 
     def elapsed(self) -> float:
         return self.clock() - self.started
@@ -78,7 +103,7 @@ class Session:
         return client
 
     def ask(self, prompt: str, options: Options, cell_id: str | None = None) -> Any:
-        """Stream one answer into the notebook and return the final `Message`.
+        """Stream one answer into the notebook (running tool calls on the way) and return its `Message`.
 
         On failure the partial answer stays on screen and in `last_message`, the chat is left as it
         was (so the next cell still sends a valid history), and a short error is raised.
@@ -86,43 +111,49 @@ class Session:
         if options.new:
             self.conversations.reset(options.chat)
         chat = self.conversations[options.chat]
-        context = chat.context_for(cell_id) if options.history else []
-        request: dict[str, Any] = {
-            "model": options.model,
-            "max_tokens": options.max_tokens,
-            "messages": [*context, user_turn(prompt)],
-        }
-        if options.system:
-            request["system"] = options.system
-        if options.effort:
-            request["output_config"] = {"effort": options.effort}
-
+        earlier = chat.context_for(cell_id) if options.history else []
+        turns = [user_turn(prompt, options.context)]
         client = self.client()
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
         view = AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
                           clock=self.clock)
-        run = _Run(self.clock)
+        run = _Run(self.clock, options.events)
         try:
-            message = self._stream(client, request, view, run)
+            while True:
+                message = self._stream(client, options.request([*earlier, *turns]), view, run)
+                run.rounds.append(message)
+                if message.stop_reason != "tool_use" or not options.tools:
+                    break
+                if len(run.rounds) > self.settings.max_tool_rounds:
+                    raise ClaudeMagicError(
+                        f"Stopped after {self.settings.max_tool_rounds} rounds of tool calls, with Claude still "
+                        "asking for more.\nRe-ask more precisely, or allow more with "
+                        "`%config ClaudeMagics.max_tool_rounds = N`."
+                    )
+                results = run_calls(message, options.tools)
+                turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
+                view.add_round(f"{markdown_of(message)}\n\n{results_markdown(results)}")
         except KeyboardInterrupt:
-            self._conclude(view, run, run.snapshot(), "⏹ stopped", options)
+            self._conclude(view, run, "⏹ stopped", options)
             raise Stopped("stopped by you; the partial answer is kept in `last_message`.") from None
         except Exception as exc:  # noqa: BLE001 - every failure must still leave the cell in order
-            partial = run.snapshot()
-            self._conclude(view, run, partial, "⚠ incomplete" if partial is not None else "✗ failed", options)
+            partial = run.snapshot() is not None
+            self._conclude(view, run, "⚠ incomplete" if partial else "✗ failed", options)
             detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout,
-                             attempts=run.attempts, partial=partial is not None)
+                             attempts=run.attempts, partial=partial)
             raise ClaudeMagicError(detail) from None
-        self._conclude(view, run, message, None, options)
+        self._conclude(view, run, None, options)
         if options.history:
-            self._record(chat, prompt, message, cell_id)
+            self._record(chat, turns, message, cell_id)
         return message
 
     def _stream(self, client: Any, request: dict[str, Any], view: AnswerView, run: _Run) -> Any:
         policy = RetryPolicy(max_retries=self.settings.max_retries, max_wait=self.settings.max_retry_wait,
                              random=self.random, sleep=self.sleep)
+        attempts = 0
         while True:
-            run.attempts += 1
+            attempts += 1
+            run.attempts = attempts
             run.stream = None
             try:
                 with client.messages.stream(**request) as stream:
@@ -131,6 +162,8 @@ class Session:
                     for event in stream:
                         if run.first_token is None and event.type == "content_block_delta":
                             run.first_token = run.elapsed()
+                        if run.events is not None and event.type in RAW_EVENTS:
+                            run.events.append(event_record(event, run.elapsed() * 1000))
                         view.on_event(event, snapshot)
                     message = run.snapshot()
                     if message is None or message.stop_reason is None:
@@ -139,25 +172,27 @@ class Session:
             except Exception as exc:
                 midstream = run.stream is not None
                 again = self.settings.retry_midstream and broke_midstream(exc) if midstream else retryable(exc)
-                if not again or run.attempts > policy.max_retries:
+                if not again or attempts > policy.max_retries:
                     raise
-                policy.wait(exc, run.attempts, view.status)
+                policy.wait(exc, attempts, view.status)
 
-    def _conclude(self, view: AnswerView, run: _Run, message: Any | None, state: str | None,
-                  options: Options) -> None:
-        if message is not None:
-            self.shell.user_ns["last_message"] = message
+    def _conclude(self, view: AnswerView, run: _Run, state: str | None, options: Options) -> None:
+        messages = run.messages()
+        if messages:
+            self.shell.user_ns["last_message"] = messages[-1]
+            self.shell.user_ns["last_exchange"] = messages
             if options.out:
-                self.shell.user_ns[options.out] = message
-        view.finish(message, footer(message, model=options.model, seconds=run.elapsed(),
-                                    first_token=run.first_token, state=state, max_tokens=options.max_tokens))
+                self.shell.user_ns[options.out] = messages[-1]
+        line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
+                      state=state, max_tokens=options.max_tokens, context=options.context_labels)
+        view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")
 
-    def _record(self, chat: Any, prompt: str, message: Any, cell_id: str | None) -> None:
+    def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None) -> None:
         try:
             turn = assistant_turn(message)
             if turn is not None:
                 usage = message.usage
-                chat.record(Exchange(user_turn(prompt), turn, cell_id, usage.input_tokens, usage.output_tokens))
+                chat.record(Exchange([*turns, turn], cell_id, usage.input_tokens, usage.output_tokens))
         except Exception as exc:  # noqa: BLE001 - the answer is already shown and stored
             print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
 

@@ -12,7 +12,7 @@ def message(*blocks):
 
 
 def exchange(prompt, answer, cell_id=None):
-    return Exchange(user_turn(prompt), {"role": "assistant", "content": answer}, cell_id)
+    return Exchange([user_turn(prompt), {"role": "assistant", "content": answer}], cell_id)
 
 
 def test_history_alternates_and_reruns_replace_in_place():
@@ -41,7 +41,7 @@ def test_assistant_turn_is_what_the_api_accepts_back():
         {"type": "thinking", "thinking": "hmm", "signature": "sig"},
         {"type": "text", "text": "Hello", "citations": None},
         {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"x": 1}},
-    ))
+    ), answered=True)
     assert turn == {"role": "assistant", "content": [
         {"type": "thinking", "thinking": "hmm", "signature": "sig"},
         {"type": "text", "text": "Hello"},
@@ -52,3 +52,17 @@ def test_assistant_turn_is_what_the_api_accepts_back():
 def test_an_answer_with_nothing_to_send_back_is_not_a_turn():
     assert assistant_turn(message({"type": "text", "text": ""})) is None
     assert assistant_turn(message({"type": "thinking", "thinking": "hmm", "signature": "s"})) is None
+
+
+def test_unanswered_tool_calls_are_not_sent_back():
+    turn = assistant_turn(message(
+        {"type": "text", "text": "Let me check."},
+        {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}},
+    ))
+    assert turn == {"role": "assistant", "content": [{"type": "text", "text": "Let me check."}]}
+
+
+def test_context_makes_the_prompt_the_last_block():
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAA="}}
+    assert user_turn("What is this?", [image]) == {
+        "role": "user", "content": [image, {"type": "text", "text": "What is this?"}]}
