@@ -275,3 +275,74 @@ def test_every_sdk_fixture_gives_the_sdks_own_message(nb, fixture):
     for delta in deltas:
         if delta.get("type") == "content_block_delta" and delta["delta"]["type"] == "text_delta":
             assert delta["delta"]["text"].strip() in shown
+
+
+def test_thinking_streams_into_a_collapsed_block_above_the_answer(nb):
+    _, captured = nb.run("%%claude --thinking 2000 --max-tokens 4000\nIs 91 prime?")
+    assert nb.requests[-1]["body"]["thinking"] == {"type": "enabled", "budget_tokens": 2000}
+    shown = final_markdown(captured)
+    assert shown.startswith("<details><summary>Thinking (") and shown.index("</details>") < shown.index("## ")
+    message = nb.ns["last_message"]
+    assert [b.type for b in message.content] == ["thinking", "text"]
+    import claude_magic
+
+    # kept in history with its signature, as the API requires
+    assert claude_magic.history()[-1]["content"][0]["signature"] == message.content[0].signature
+    nb.run("%%claude --thinking\nAnd 97?")
+    assert nb.requests[-1]["body"]["thinking"] == {"type": "adaptive"}
+
+
+def test_thinking_budget_is_checked(nb):
+    _, captured = nb.run("%%claude --thinking 500\nhi")
+    assert "at least 1024 tokens" in error_text(captured) and nb.requests == []
+
+
+def test_events_show_the_timeline_under_the_answer(nb):
+    nb.sim.queue(Reply.text("one two three"))
+    _, captured = nb.run("%%claude --events\nhi")
+    shown = final_markdown(captured)
+    answer, table = shown.split("</sub>")
+    assert answer.startswith("one two three")
+    rows = [line.split("|")[2].strip() for line in table.strip().splitlines()[2:]]
+    assert rows == ["`message_start`", "`content_block_start`", "`content_block_delta`", "`content_block_stop`",
+                    "`message_delta`", "`message_stop`"]
+    assert "| 0 | 3 | 13 |" in table  # three deltas on block 0, 13 characters in all
+
+
+def test_explain_sends_the_last_traceback_and_cell(nb):
+    nb.shell.run_cell("def f():\n    return 1 / 0\nf()", store_history=True)
+    _, captured = nb.run("%claude explain")
+    prompt = nb.requests[-1]["body"]["messages"][-1]["content"]
+    assert "ZeroDivisionError" in prompt and "return 1 / 0" in prompt and "\x1b[" not in prompt
+    assert final_markdown(captured).startswith("## ")
+
+
+def test_ask_from_python_shares_the_chat_and_last_message(nb):
+    import claude_magic
+
+    nb.sim.queue(Reply.text("From code."), Reply.text("From a cell."))
+    message = claude_magic.ask("hello from code", system="Be brief.")
+    assert nb.ns["last_message"] is message and text_of(message) == "From code."
+    assert nb.requests[-1]["body"]["system"] == "Be brief."
+    nb.run("%%claude\nand from a cell")
+    assert [m["content"] for m in nb.requests[-1]["body"]["messages"] if m["role"] == "user"] == [
+        "hello from code", "and from a cell"]
+    with pytest.raises(TypeError, match="unknown option 'colour'"):
+        claude_magic.ask("hi", colour="blue")
+
+
+def test_aask_streams_concurrently_without_patching_the_loop(nb):
+    import asyncio
+
+    import claude_magic
+
+    nb.magics.simulator_pace = 200
+    loop_before = asyncio.new_event_loop
+
+    async def both():
+        return await asyncio.gather(claude_magic.aask("first", no_history=True),
+                                    claude_magic.aask("second", no_history=True))
+
+    first, second = asyncio.run(both())
+    assert "First" in text_of(first) and "Second" in text_of(second)
+    assert asyncio.new_event_loop is loop_before and not hasattr(asyncio, "_nest_patched")
