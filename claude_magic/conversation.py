@@ -111,3 +111,27 @@ def user_turn(prompt: str, context: list[dict[str, Any]] | None = None) -> dict[
     if not context:
         return {"role": "user", "content": prompt}
     return {"role": "user", "content": [*context, {"type": "text", "text": prompt}]}
+
+
+_CACHE_MARK = {"type": "ephemeral"}
+_UNMARKABLE = ("thinking", "redacted_thinking")
+
+
+def mark_for_cache(messages: list[dict[str, Any]], history_end: int) -> list[dict[str, Any]]:
+    """A copy of `messages` with prompt-cache breakpoints at the end of the re-sent history and at the end.
+
+    The last turn's mark writes this request's prefix to the cache; the history's mark is where the
+    next request finds it (the API also looks back up to 20 blocks from each mark). Stored turns are
+    never changed.
+    """
+    marked = list(messages)
+    for position in {history_end - 1, len(messages) - 1}:
+        if position < 0:
+            continue
+        turn = marked[position]
+        content = turn["content"]
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else [dict(b) for b in content]
+        if blocks and blocks[-1].get("type") not in _UNMARKABLE:
+            blocks[-1]["cache_control"] = _CACHE_MARK
+            marked[position] = {**turn, "content": blocks}
+    return marked

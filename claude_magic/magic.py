@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import shlex
 import sys
@@ -11,19 +10,19 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from IPython.display import display
-from traitlets import Bool, Enum, Float, Integer, Unicode
+from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
 from .connection import BACKENDS
 from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
 from .errors import BadInput
+from .mapping import Mapper
 from .prompt import interpolate, resolve_system
-from .render import MODES
+from .render import MODES, display_markdown, preview
 from .session import Options, Session
 from .tools import tools_from
 
-COMMANDS = ("history", "reset", "undo", "chats", "models", "explain")
+COMMANDS = ("history", "reset", "undo", "chats", "models", "explain", "usage", "tokens")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -52,6 +51,18 @@ class ClaudeMagics(Magics):
     max_tool_rounds = Integer(10, help="Most rounds of tool calls in one cell before stopping.").tag(config=True)
     context_chars = Integer(4000, help="--context: most characters shown of one variable.").tag(config=True)
     context_rows = Integer(10, help="--context: DataFrame rows shown (half head, half tail).").tag(config=True)
+    cache = Bool(True, help="Mark the re-sent history for prompt caching (cache reads cost a tenth).").tag(
+        config=True
+    )
+    replay = Bool(False, help="Reuse stored answers of unchanged requests (Run-All costs nothing twice).").tag(
+        config=True
+    )
+    replay_file = Unicode("claude_replay.jsonl", help="Where replayed answers are kept (relative to the "
+                          "kernel's working directory, i.e. the notebook's folder).").tag(config=True)
+    prices = Dict(help="USD per million tokens by model, over the built-in table: "
+                  "{'model': {'input':…, 'output':…, 'cache_read':…, 'cache_write':…}}").tag(config=True)
+    map_concurrency = Integer(4, help="--map: requests in flight at once.").tag(config=True)
+    batch_poll_interval = Float(10.0, help="--map --batch: seconds between status checks.").tag(config=True)
     simulator_pace = Float(120.0, help="Offline simulator speed, tokens per second (0 = instant).").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
@@ -75,6 +86,11 @@ class ClaudeMagics(Magics):
               help="Extended thinking: adaptive, or a budget of at least 1024 tokens.")
     @argument("--events", action="store_true", help="Also show the stream's event timeline under the answer.")
     @argument("--context", metavar="A,B", help="Include these variables (DataFrames, arrays, images, …).")
+    @argument("--replay", action="store_true", help="Reuse the stored answer of an unchanged request (see replay).")
+    @argument("--fresh", action="store_true", help="Ask again even when replaying, and store the new answer.")
+    @argument("--count", action="store_true", help="Show what would be sent and its token count; ask nothing.")
+    @argument("--map", metavar="VAR", help="Ask once per item of a list / Series / DataFrame VAR ({item}, {column}).")
+    @argument("--batch", action="store_true", help="With --map: one Message Batch (half price, asynchronous).")
     @line_cell_magic
     def claude(self, line: str, cell: str | None = None) -> None:
         """Ask Claude. The cell is the prompt; the answer streams in as markdown.
@@ -87,6 +103,8 @@ class ClaudeMagics(Magics):
         %claude chats           the chats of this notebook
         %claude models          the models the server offers
         %claude explain         why did the last cell fail? (sends its traceback and source)
+        %claude usage           tokens spent per chat and model, with an estimated cost
+        %claude tokens          the token count of a chat's history, without asking
 
         After each cell `last_message` holds the SDK's final Message (with `.usage`).
         Re-running a cell replaces that cell's own exchange in the chat.
@@ -96,16 +114,25 @@ class ClaudeMagics(Magics):
             return self._command(args)
         if args.command:
             raise BadInput(f"`%%claude` takes options only, not {' '.join(args.command)!r}. See `%%claude?`.")
-        self.session.ask(*self.prepare(args, cell), cell_id=self._cell_id())
+        if args.map:
+            self._map(args, cell)
+            return
+        prompt, options = self.prepare(args, cell)
+        if args.count:
+            return self.session.count(prompt, options, cell_id=self._cell_id())
+        self.session.ask(prompt, options, cell_id=self._cell_id())
 
     def prepare(self, args: Any, text: str) -> tuple[str, Options]:
         """The prompt and options for parsed arguments, checked before anything is sent."""
-        ns = self.shell.user_ns
         prompt = text.strip()
         if not prompt:
             raise BadInput("The cell is empty: write your question under `%%claude`.")
         if not args.no_interp:
-            prompt = interpolate(prompt, ns, hidden=self.shell.user_ns_hidden)
+            prompt = interpolate(prompt, self.shell.user_ns, hidden=self.shell.user_ns_hidden)
+        return prompt, self.options_for(args)
+
+    def options_for(self, args: Any) -> Options:
+        ns = self.shell.user_ns
         options = Options(
             model=args.model or self.model,
             max_tokens=self.max_tokens if args.max_tokens is None else args.max_tokens,
@@ -118,6 +145,9 @@ class ClaudeMagics(Magics):
             tools=tools_from(args.tools, ns) if args.tools else {},
             thinking=self._thinking(args.thinking, args.max_tokens),
             events=args.events,
+            cache=self.cache,
+            replay=self.replay or args.replay,
+            fresh=args.fresh,
         )
         if options.max_tokens < 1:
             raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
@@ -126,7 +156,7 @@ class ClaudeMagics(Magics):
         if args.context:
             limits = Limits(chars=self.context_chars, rows=self.context_rows)
             options.context, options.context_labels = blocks_for(args.context, ns, limits)
-        return prompt, options
+        return options
 
     def _thinking(self, budget: int | None, max_tokens: int | None) -> dict[str, Any] | None:
         if budget is None:
@@ -139,6 +169,15 @@ class ClaudeMagics(Magics):
                 f"--thinking {budget}: the budget must be at least 1024 tokens and below --max-tokens ({limit})."
             )
         return {"type": "enabled", "budget_tokens": budget}
+
+    def _map(self, args: Any, cell: str) -> None:
+        if args.map not in self.shell.user_ns:
+            raise BadInput(f"--map {args.map}: there is no variable {args.map!r} in the notebook.")
+        template = cell.strip()
+        if not template:
+            raise BadInput("The cell is empty: write the prompt to ask for each item, using {item}.")
+        Mapper(self.session).run(template, self.shell.user_ns[args.map], args.map, self.options_for(args),
+                                 batch=args.batch, interp=not args.no_interp)
 
     def _parse(self, line: str) -> Any:
         # shlex rather than parse_argstring: IPython's non-POSIX split would keep the quotes of -s "…".
@@ -158,7 +197,7 @@ class ClaudeMagics(Magics):
         name, rest = args.command[0], args.command[1:]
         conversations = self.session.conversations
         if name == "history":
-            _show_markdown(history_table(conversations[args.chat]))
+            display_markdown(history_table(conversations[args.chat]))
         elif name == "reset":
             target = rest[0] if rest else args.chat
             conversations.reset(target)
@@ -168,10 +207,14 @@ class ClaudeMagics(Magics):
             print("Nothing to undo." if dropped is None else f"Dropped the last exchange of chat {args.chat!r}.")
         elif name == "chats":
             rows = [f"| {chat.name} | {len(chat.exchanges)} |" for chat in conversations]
-            _show_markdown("\n".join(["| chat | exchanges |", "|---|---|", *rows]) if rows else "No chats yet.")
+            display_markdown("\n".join(["| chat | exchanges |", "|---|---|", *rows]) if rows else "No chats yet.")
+        elif name == "usage":
+            display_markdown(self.session.ledger.table(self.prices))
+        elif name == "tokens":
+            self.session.count(None, self.options_for(args))
         elif name == "models":
             rows = [f"| `{m.id}` | {m.display_name} |" for m in self.session.models()]
-            _show_markdown("\n".join(["| model | name |", "|---|---|", *rows]))
+            display_markdown("\n".join(["| model | name |", "|---|---|", *rows]))
         else:
             self.session.ask(*self.prepare(args, self._failure_report()))
 
@@ -201,20 +244,9 @@ def history_table(chat: Any) -> str:
     rows = ["| # | you | Claude | tokens in / out |", "|---|---|---|---|"]
     for number, exchange in enumerate(chat.exchanges, 1):
         rows.append(
-            f"| {number} | {_preview(exchange.user)} | {_preview(exchange.assistant)} "
+            f"| {number} | {preview(exchange.user['content'], 60)} | {preview(exchange.assistant['content'], 60)} "
             f"| {exchange.input_tokens:,} / {exchange.output_tokens:,} |"
         )
     return "\n".join(rows)
 
 
-def _preview(turn: dict[str, Any], width: int = 60) -> str:
-    content = turn["content"]
-    if not isinstance(content, str):
-        content = " ".join(block.get("text", f"[{block['type']}]") for block in content)
-    content = " ".join(content.split())
-    short = content if len(content) <= width else content[: width - 1] + "…"
-    return html.escape(short).replace("|", "\\|")
-
-
-def _show_markdown(text: str) -> None:
-    display({"text/markdown": text, "text/plain": text}, raw=True)

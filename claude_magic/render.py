@@ -8,6 +8,7 @@ surface fails, updates stop and the final text is printed instead.
 
 from __future__ import annotations
 
+import html
 import json
 import sys
 import time
@@ -164,6 +165,14 @@ class AnswerView:
         elif event.type in _VISIBLE_EVENTS and self.throttle.ready():
             self._guard(lambda: self._surface.show(bundle(self._join(self.done, markdown_of(snapshot())))))
 
+    def show_message(self, message: Any) -> None:
+        """A whole answer at once (a replayed one): drawn now, whatever the throttle says."""
+        markdown = markdown_of(message)
+        if self._text_mode:
+            self._guard(lambda: self._surface.delta(markdown))
+        else:
+            self._guard(lambda: self._surface.show(bundle(self._join(self.done, markdown))))
+
     def add_round(self, markdown: str) -> None:
         self.done = self._join(self.done, markdown)
         if self._text_mode:
@@ -241,7 +250,7 @@ def timeline(records: list[tuple[float, str, Any, int]]) -> str:
 
 
 def footer(messages: list[Any], *, model: str, seconds: float, first_token: float | None, state: str | None,
-           max_tokens: int | None = None, context: list[str] = ()) -> str:
+           max_tokens: int | None = None, context: list[str] = (), replayed: bool = False) -> str:
     """One compact line: model · tokens (all rounds) · how it ended · time to first token · total time."""
     last = messages[-1] if messages else None
     parts = [getattr(last, "model", None) or model]
@@ -257,6 +266,8 @@ def footer(messages: list[Any], *, model: str, seconds: float, first_token: floa
     if len(messages) > 1:
         parts.append(f"{len(messages) - 1} tool round{'s' if len(messages) > 2 else ''}")
     parts.append(state or getattr(last, "stop_reason", None) or "no answer")
+    if replayed:
+        parts.append("↺ replayed, not re-asked (`--fresh` to ask again)")
     if first_token is not None:
         parts.append(f"first token {first_token:.2f} s")
     parts.append(f"{seconds:.1f} s")
@@ -267,3 +278,55 @@ def footer(messages: list[Any], *, model: str, seconds: float, first_token: floa
         line += (f" — cut at max_tokens ({max_tokens}): raise it with `--max-tokens N` "
                  "or `%config ClaudeMagics.max_tokens = N`")
     return line
+
+
+def display_markdown(text: str) -> None:
+    display({"text/markdown": text, "text/plain": text}, raw=True)
+
+
+def sent_summary(request: dict[str, Any], from_history: int, tokens: int) -> str:
+    """What a request would send, for `--count`: the token count, then each part in a line or a row."""
+    messages = request["messages"]
+    lines = [(f"**{tokens:,} input tokens** would be sent to `{request['model']}`: {len(messages)} message(s), "
+             f"{from_history} of them from the history.")]
+    if request.get("system"):
+        lines.append(f"System: {preview(request['system'])}")
+    if request.get("tools"):
+        lines.append("Tools: " + ", ".join(f"`{tool['name']}`" for tool in request["tools"]))
+    lines += ["", "| # | role | content |", "|---:|---|---|"]
+    lines += [f"| {n} | {m['role']} | {preview(m['content'])} |" for n, m in enumerate(messages, 1)]
+    return "\n".join(lines)
+
+
+def preview(content: Any, width: int = 80) -> str:
+    """One table-safe line for a message's content, whatever its blocks."""
+    if not isinstance(content, str):
+        content = " ".join(block.get("text") or f"[{block['type']}]" for block in content)
+    content = " ".join(content.split())
+    short = content if len(content) <= width else content[: width - 1] + "…"
+    return html.escape(short).replace("|", "\\|")
+
+
+class Progress:
+    """A progress bar in one display (tqdm-like): throttled updates, the final state always drawn."""
+
+    WIDTH = 24
+
+    def __init__(self, total: int, label: str, *, interval: float = 0.1, clock=time.monotonic):
+        self.total = total
+        self.label = label
+        self.throttle = Throttle(interval, clock)
+        self._handle = display(bundle(self._bar(0, 0, "")), raw=True, display_id=True)
+
+    def update(self, done: int, failed: int, note: str = "") -> None:
+        if self.throttle.ready() or done == self.total:
+            self._handle.update(bundle(self._bar(done, failed, note)), raw=True)
+
+    def finish(self, markdown: str) -> None:
+        self._handle.update(bundle(markdown), raw=True)
+
+    def _bar(self, done: int, failed: int, note: str) -> str:
+        filled = round(self.WIDTH * done / self.total) if self.total else self.WIDTH
+        bar = "█" * filled + "░" * (self.WIDTH - filled)
+        extra = f" · ⚠ {failed} failed" if failed else ""
+        return f"{self.label}: `{bar}` {done}/{self.total}{extra}{f' · {note}' if note else ''}"

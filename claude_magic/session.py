@@ -9,14 +9,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from IPython.display import display
-
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
-from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, user_turn
+from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
+from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
-from .render import RAW_EVENTS, AnswerView, event_record, footer, markdown_of, pick_mode, timeline
+from .render import (
+    RAW_EVENTS,
+    AnswerView,
+    display_markdown,
+    event_record,
+    footer,
+    markdown_of,
+    pick_mode,
+    sent_summary,
+    timeline,
+)
+from .replay import ReplayStore
 from .retry import RetryPolicy, broke_midstream, retryable
 from .tools import definitions, results_markdown, run_calls
+
+_COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config")
 
 
 @dataclass
@@ -34,6 +46,9 @@ class Options:
     events: bool = False
     context: list[dict[str, Any]] = field(default_factory=list)
     context_labels: list[str] = field(default_factory=list)
+    cache: bool = True
+    replay: bool = False
+    fresh: bool = False
 
     def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
@@ -58,6 +73,7 @@ class _Run:
         self.stream: Any = None
         self.attempts = 0
         self.rounds: list[Any] = []
+        self.replayed: list[Any] = []
         self.events: list[tuple[float, str, Any, int]] | None = [] if record_events else None
 
     def snapshot(self) -> Any | None:
@@ -86,6 +102,14 @@ class Session:
         self.clock: Callable[[], float] = time.monotonic
         self.sleep: Callable[[float], None] = time.sleep
         self.random: Callable[[], float] = random.random
+        self.ledger = Ledger()
+        self._replay: ReplayStore | None = None
+
+    @property
+    def replay(self) -> ReplayStore:
+        if self._replay is None or str(self._replay.path) != self.settings.replay_file:
+            self._replay = ReplayStore(self.settings.replay_file)
+        return self._replay
 
     def client(self) -> Any:
         backend = self.connection.resolve(self.settings.backend)
@@ -99,7 +123,7 @@ class Session:
             self.connection.simulator.pace = self.settings.simulator_pace
             if not self.connection.simulator_announced:
                 self.connection.simulator_announced = True
-                display({"text/markdown": SIMULATOR_NOTICE, "text/plain": SIMULATOR_NOTICE}, raw=True)
+                display_markdown(SIMULATOR_NOTICE)
         return client
 
     def ask(self, prompt: str, options: Options, cell_id: str | None = None) -> Any:
@@ -108,11 +132,7 @@ class Session:
         On failure the partial answer stays on screen and in `last_message`, the chat is left as it
         was (so the next cell still sends a valid history), and a short error is raised.
         """
-        if options.new:
-            self.conversations.reset(options.chat)
-        chat = self.conversations[options.chat]
-        earlier = chat.context_for(cell_id) if options.history else []
-        turns = [user_turn(prompt, options.context)]
+        chat, earlier, turns = self._turns(prompt, options, cell_id)
         client = self.client()
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
         view = AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
@@ -120,7 +140,7 @@ class Session:
         run = _Run(self.clock, options.events)
         try:
             while True:
-                message = self._stream(client, options.request([*earlier, *turns]), view, run)
+                message = self._answer(client, self._request(options, earlier, turns), options, view, run)
                 run.rounds.append(message)
                 if message.stop_reason != "tool_use" or not options.tools:
                     break
@@ -145,6 +165,44 @@ class Session:
         self._conclude(view, run, None, options)
         if options.history:
             self._record(chat, turns, message, cell_id)
+        return message
+
+    def count(self, prompt: str | None, options: Options, cell_id: str | None = None) -> None:
+        """Show what a cell would send and its input token count (from `count_tokens`), sending nothing else."""
+        _chat, earlier, turns = self._turns(prompt, options, cell_id, reset=False)
+        messages = [*earlier, *turns]
+        if not messages:
+            raise BadInput(f"Chat {options.chat!r} is empty: nothing would be sent but the new prompt.")
+        request = self._request(options, earlier, turns)
+        counted = self.client().messages.count_tokens(
+            **{key: value for key, value in request.items() if key in _COUNTED}
+        )
+        display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
+
+    def _turns(self, prompt: str | None, options: Options, cell_id: str | None,
+               reset: bool = True) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
+        if options.new and reset:
+            self.conversations.reset(options.chat)
+        chat = self.conversations[options.chat]
+        earlier = chat.context_for(cell_id) if options.history and not options.new else []
+        return chat, earlier, [user_turn(prompt, options.context)] if prompt is not None else []
+
+    @staticmethod
+    def _request(options: Options, earlier: list[dict[str, Any]], turns: list[dict[str, Any]]) -> dict[str, Any]:
+        messages = [*earlier, *turns]
+        return options.request(mark_for_cache(messages, len(earlier)) if options.cache else messages)
+
+    def _answer(self, client: Any, request: dict[str, Any], options: Options, view: AnswerView, run: _Run) -> Any:
+        """The stored answer when replaying an unchanged request, else a freshly streamed one."""
+        if options.replay and not options.fresh:
+            message = self.replay.get(request)
+            if message is not None:
+                run.replayed.append(message)
+                view.show_message(message)
+                return message
+        message = self._stream(client, request, view, run)
+        if options.replay:
+            self.replay.put(request, message)
         return message
 
     def _stream(self, client: Any, request: dict[str, Any], view: AnswerView, run: _Run) -> Any:
@@ -178,13 +236,17 @@ class Session:
 
     def _conclude(self, view: AnswerView, run: _Run, state: str | None, options: Options) -> None:
         messages = run.messages()
+        for message in messages:
+            if message not in run.replayed:
+                self.ledger.add(options.chat, message)
         if messages:
             self.shell.user_ns["last_message"] = messages[-1]
             self.shell.user_ns["last_exchange"] = messages
             if options.out:
                 self.shell.user_ns[options.out] = messages[-1]
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
-                      state=state, max_tokens=options.max_tokens, context=options.context_labels)
+                      state=state, max_tokens=options.max_tokens, context=options.context_labels,
+                      replayed=bool(run.replayed))
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")
 
     def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None) -> None:

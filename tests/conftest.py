@@ -39,6 +39,7 @@ class Notebook:
         self.session.random = lambda: 0.5
         self.magics.simulator_pace = 0
         self.magics.display = "display"
+        self.magics.cache = False  # most tests compare plain request bodies; test_caching.py turns it on
         self.cell_ids = itertools.count()
 
     def run(self, source: str, cell_id: str | None = None):
@@ -81,5 +82,6 @@ def nb(shell, monkeypatch):
     notebook.session.connection.simulator_announced = True
     yield notebook
     shell.run_line_magic("unload_ext", "claude_magic")
-    for name in ("last_message",):
+    shell.config.pop("ClaudeMagics", None)  # %config in one test must not leak into the next
+    for name in ("last_message", "last_exchange", "last_map"):
         shell.user_ns.pop(name, None)

@@ -1,6 +1,6 @@
 from anthropic.types import Message
 
-from claude_magic.conversation import Chat, Conversations, Exchange, assistant_turn, user_turn
+from claude_magic.conversation import Chat, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 
 
 def message(*blocks):
@@ -66,3 +66,12 @@ def test_context_makes_the_prompt_the_last_block():
     image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAA="}}
     assert user_turn("What is this?", [image]) == {
         "role": "user", "content": [image, {"type": "text", "text": "What is this?"}]}
+
+
+def test_cache_marks_go_on_copies_at_the_history_end_and_the_last_turn():
+    history = [user_turn("q1"), {"role": "assistant", "content": [{"type": "text", "text": "a1"}]}]
+    marked = mark_for_cache([*history, user_turn("q2")], len(history))
+    mark = {"type": "ephemeral"}
+    assert marked[1]["content"][-1] == {"type": "text", "text": "a1", "cache_control": mark}
+    assert marked[2]["content"] == [{"type": "text", "text": "q2", "cache_control": mark}]
+    assert marked[0] == user_turn("q1") and "cache_control" not in history[1]["content"][-1]

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import anthropic
@@ -553,3 +555,226 @@ def test_recorded_streams_replay_byte_for_byte(client, sim, fixture):
     deltas = [event["delta"] for event in data if event["type"] == "content_block_delta"]
     streamed = "".join(delta["text"] for delta in deltas if delta["type"] == "text_delta")
     assert "".join(block.text for block in first.content if block.type == "text") == streamed
+
+
+EPHEMERAL = {"type": "ephemeral"}
+# Over the default minimum of 1024 cacheable tokens, counting one token per word.
+MANUAL = " ".join(f"Rule {number}: keep the notebook tidy." for number in range(1, 201))
+
+
+def cached_text(text):
+    return {"type": "text", "text": text, "cache_control": EPHEMERAL}
+
+
+def usage_of(message):
+    usage = message.usage
+    return usage.input_tokens, usage.cache_creation_input_tokens, usage.cache_read_input_tokens
+
+
+def test_a_long_conversation_is_written_to_the_cache_then_read_back_turn_by_turn(client):
+    first = [{"role": "user", "content": [cached_text(MANUAL), cached_text("Which rule matters most?")]}]
+    _, answer = ask(client, messages=first)
+    first_count = client.messages.count_tokens(model=MODEL, messages=first).input_tokens
+    assert first_count > 1024
+    assert usage_of(answer) == (0, first_count, 0)
+
+    second = [*first, answer.to_param(), {"role": "user", "content": [cached_text("And the next one?")]}]
+    follow_up = client.messages.create(model=MODEL, max_tokens=1024, messages=second)
+    second_count = client.messages.count_tokens(model=MODEL, messages=second).input_tokens
+    assert usage_of(follow_up) == (0, second_count - first_count, first_count)
+
+    events, _ = raw_events(client, messages=second)
+    assert events[0].json()["message"]["usage"] == {
+        "input_tokens": 0,
+        "output_tokens": 1,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": second_count,
+    }
+
+
+def test_only_the_marked_prefix_is_cached_and_the_rest_is_plain_input(client):
+    tail = "Answer in one line."
+    messages = [{"role": "user", "content": [cached_text(MANUAL), {"type": "text", "text": tail}]}]
+    _, first = ask(client, messages=messages)
+    _, again = ask(client, messages=messages)
+
+    count = client.messages.count_tokens(model=MODEL, messages=messages).input_tokens
+    assert usage_of(first) == (4, count - 4, 0)
+    assert usage_of(again) == (4, 0, count - 4)
+
+
+def test_tools_and_system_cached_once_serve_every_conversation_of_the_same_model(client):
+    tool = {**WEATHER, "cache_control": EPHEMERAL}
+    system = [{"type": "text", "text": "You forecast the weather."}, cached_text(MANUAL)]
+    setup = {"tools": [tool], "system": system}
+    shared = count_tokens(setup)  # the tools and system prompt alone
+
+    _, paris = ask(client, messages=[{"role": "user", "content": "Weather in Paris?"}], **setup)
+    _, rome = ask(client, messages=[{"role": "user", "content": "Weather in Rome?"}], **setup)
+    _, elsewhere = ask(
+        client, model="claude-opus-4-8", messages=[{"role": "user", "content": "Rome?"}], **setup
+    )
+
+    assert usage_of(paris) == (3, shared, 0)
+    assert usage_of(rome) == (3, 0, shared)
+    assert usage_of(elsewhere) == (1, shared, 0)
+
+
+def test_a_cached_prefix_more_than_20_blocks_back_is_not_found(client):
+    notes = [{"type": "text", "text": f"Note {number}."} for number in range(25)]
+    ask(client, messages=[{"role": "user", "content": [cached_text(MANUAL)]}])
+
+    near = [
+        {"role": "user", "content": [{"type": "text", "text": MANUAL}, *notes[:19], cached_text("Done.")]}
+    ]
+    far = [{"role": "user", "content": [{"type": "text", "text": MANUAL}, *notes, cached_text("Done.")]}]
+    _, found = ask(client, messages=near)
+    _, missed = ask(client, messages=far)
+
+    manual = len(MANUAL.split())
+    assert usage_of(found)[2] == manual
+    assert usage_of(missed)[1:] == (manual + 51, 0)
+
+
+def test_prompts_under_the_minimum_are_not_cached_and_clear_forgets_the_cache(client, sim):
+    messages = [{"role": "user", "content": [cached_text("A short question about lists?")]}]
+    assert [usage_of(ask(client, messages=messages)[1]) for _ in range(2)] == [(5, 0, 0)] * 2
+
+    sim.cache_min_tokens = 5
+    assert [usage_of(ask(client, messages=messages)[1]) for _ in range(2)] == [(0, 5, 0), (0, 0, 5)]
+    sim.clear()
+    assert usage_of(ask(client, messages=messages)[1]) == (0, 5, 0)
+
+
+def test_more_than_four_cache_breakpoints_are_a_bad_request(client):
+    content = [cached_text(f"Part {number}.") for number in range(3)]
+    request = {
+        "model": MODEL,
+        "system": [cached_text("Be brief.")],
+        "tools": [{**WEATHER, "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+        "messages": [{"role": "user", "content": content}],
+    }
+    for call in (client.messages.count_tokens, partial(client.messages.create, max_tokens=100)):
+        with pytest.raises(anthropic.BadRequestError, match="A maximum of 4 blocks with cache_control"):
+            call(**request)
+    assert client.messages.create(**{**request, "tools": [WEATHER]}, max_tokens=100).stop_reason
+
+
+def batch_request(custom_id, prompt="How do I reverse a list in Python?", **params):
+    messages = [{"role": "user", "content": prompt}]
+    return {
+        "custom_id": custom_id,
+        "params": {"model": MODEL, "max_tokens": 1024, "messages": messages, **params},
+    }
+
+
+def test_a_batch_ends_after_its_polls_and_answers_each_request_in_order(client, sim):
+    sim.queue(Reply.text("Scripted answer."), Reply.http_error(529))
+    requests = [
+        batch_request("scripted"),
+        batch_request("overloaded"),
+        batch_request("unknown-model", model="claude-nonexistent"),
+        batch_request("generated"),
+    ]
+    batch = client.messages.batches.create(requests=requests)
+    assert batch.id.startswith("msgbatch_sim_") and batch.type == "message_batch"
+    assert (batch.processing_status, batch.request_counts.processing) == ("in_progress", 4)
+    assert (batch.ended_at, batch.results_url) == (None, None)
+    assert batch.expires_at - batch.created_at == timedelta(hours=24)
+    assert client.messages.batches.retrieve(batch.id).processing_status == "in_progress"
+
+    ended = client.messages.batches.retrieve(batch.id)
+    assert ended.processing_status == "ended" and ended.ended_at >= ended.created_at
+    counts = ended.request_counts
+    assert (counts.processing, counts.succeeded, counts.errored, counts.canceled) == (0, 2, 2, 0)
+    assert ended.results_url == f"{sim.url}/v1/messages/batches/{batch.id}/results"
+
+    results = list(client.messages.batches.results(batch.id))
+    assert [(line.custom_id, line.result.type) for line in results] == [
+        ("scripted", "succeeded"),
+        ("overloaded", "errored"),
+        ("unknown-model", "errored"),
+        ("generated", "succeeded"),
+    ]
+    assert results[0].result.message.content[0].text == "Scripted answer."
+    assert results[1].result.error.error.type == "overloaded_error"
+    assert results[2].result.error.error.message == "model: claude-nonexistent"
+    alone = client.messages.create(**requests[3]["params"])
+    assert results[3].result.message.content == alone.content
+    assert results[3].result.message.usage.output_tokens == alone.usage.output_tokens
+
+
+def test_the_sdk_refuses_results_before_the_batch_ends(client, sim):
+    sim.batch_polls = 3
+    batch = client.messages.batches.create(requests=[batch_request("only")])
+    # results() retrieves the batch first, which counts as a poll like any other.
+    with pytest.raises(anthropic.AnthropicError, match="No `results_url`"):
+        client.messages.batches.results(batch.id)
+    with pytest.raises(anthropic.NotFoundError, match="no results until it has ended"):
+        client.get(f"/v1/messages/batches/{batch.id}/results", cast_to=object)
+    assert client.messages.batches.retrieve(batch.id).processing_status == "in_progress"
+    assert [line.result.type for line in client.messages.batches.results(batch.id)] == ["succeeded"]
+
+
+def test_canceling_a_batch_cancels_what_has_not_finished(client, sim):
+    sim.batch_polls = 4
+    batch = client.messages.batches.create(requests=[batch_request(f"request-{n}") for n in range(4)])
+    client.messages.batches.retrieve(batch.id)  # 1 poll of 4: the first request is done
+
+    canceling = client.messages.batches.cancel(batch.id)
+    assert canceling.processing_status == "canceling" and canceling.cancel_initiated_at is not None
+    assert canceling.request_counts.processing == 4
+    ended = client.messages.batches.retrieve(batch.id)
+    assert ended.processing_status == "ended"
+    assert (ended.request_counts.succeeded, ended.request_counts.canceled) == (1, 3)
+    types = [line.result.type for line in client.messages.batches.results(batch.id)]
+    assert types == ["succeeded", "canceled", "canceled", "canceled"]
+    assert client.messages.batches.cancel(batch.id).request_counts.canceled == 3
+
+
+def test_batches_are_listed_newest_first_page_by_page(client, sim):
+    sim.batch_polls = 0
+    created = [client.messages.batches.create(requests=[batch_request(f"n{n}")]) for n in range(3)]
+    assert created[0].processing_status == "ended"
+
+    first_page = client.messages.batches.list(limit=2)
+    assert [batch.id for batch in first_page.data] == [created[2].id, created[1].id]
+    assert first_page.has_more
+    assert [batch.id for batch in client.messages.batches.list(limit=2)] == [b.id for b in reversed(created)]
+    before = client.messages.batches.list(before_id=created[0].id, limit=1)
+    assert [batch.id for batch in before.data] == [created[1].id] and before.has_more
+
+    sim.clear()
+    assert client.messages.batches.list().data == []
+
+
+@pytest.mark.parametrize(
+    ("requests", "message"),
+    [
+        ([], "at least one request"),
+        ([batch_request("no spaces allowed")], "custom_id: String should match pattern"),
+        ([batch_request("x" * 65)], "custom_id: String should match pattern"),
+        ([batch_request("twice"), batch_request("twice")], "requests.1.custom_id: 'twice' is already used"),
+        ([{"custom_id": "no-params"}], "requests.0.params: Input should be a valid dictionary"),
+    ],
+)
+def test_invalid_batches_are_bad_requests(client, requests, message):
+    with pytest.raises(anthropic.BadRequestError, match=re.escape(message)):
+        client.messages.batches.create(requests=requests)
+    assert client.messages.batches.list().data == []
+
+
+def test_a_streaming_request_in_a_batch_errors_alone(client, sim):
+    sim.batch_polls = 0
+    batch = client.messages.batches.create(
+        requests=[batch_request("streams", stream=True), batch_request("fine")]
+    )
+    errored, fine = client.messages.batches.results(batch.id)
+    assert errored.result.error.error.type == "invalid_request_error"
+    assert fine.result.type == "succeeded"
+
+
+@pytest.mark.parametrize("call", ["retrieve", "cancel", "results"])
+def test_unknown_batches_are_not_found(client, call):
+    with pytest.raises(anthropic.NotFoundError, match="message batch: msgbatch_nope"):
+        getattr(client.messages.batches, call)("msgbatch_nope")

@@ -45,18 +45,35 @@ _WORD = re.compile(r"\w[\w'-]*")
 def count_tokens(body: dict[str, Any]) -> int:
     """Input tokens of a request: one per whitespace-separated word, at least 1.
 
-    Counted over the system prompt, the text of every text block in `messages`, the JSON of every other
-    block (tool uses, tool results, images...) and the JSON of `tools`. Crude, but deterministic and
-    monotone: adding anything to a request never lowers its count.
+    The sum over the blocks of `prompt_blocks(body)`. Crude, but deterministic and monotone: adding
+    anything to a request never lowers its count.
     """
-    system = body.get("system") or ""
-    parts = [system if isinstance(system, str) else " ".join(_texts(system))]
+    return max(1, sum(tokens for _, _, tokens in prompt_blocks(body)))
+
+
+def prompt_blocks(body: dict[str, Any]) -> list[tuple[str, dict[str, Any], int]]:
+    """The blocks the model reads, in its order, as (where, block, tokens): each tool, the system prompt's
+    blocks, then each message's blocks; `where` is "tools", "system" or the message's role.
+
+    Split this finely because prompt caching works block by block. A text block counts the words of its
+    text, any other block or tool the words of its JSON.
+    """
+    system = body.get("system") or []
+    placed = [("tools", tool) for tool in body.get("tools") or []]
+    placed += [("system", block) for block in blocks_of({"content": system})]
     for message in body.get("messages") or []:
-        for block in blocks_of(message):
-            parts.append(block["text"] if block.get("type") == "text" else json.dumps(block))
-    if body.get("tools"):
-        parts.append(json.dumps(body["tools"]))
-    return max(1, sum(len(_TOKEN.findall(part)) for part in parts))
+        placed += [(message["role"], block) for block in blocks_of(message)]
+    return [(where, block, _count(block)) for where, block in placed]
+
+
+def uncached(block: dict[str, Any]) -> dict[str, Any]:
+    """`block` as the model reads it: cache_control is markup for the API, so it counts for nothing."""
+    return {key: value for key, value in block.items() if key != "cache_control"}
+
+
+def _count(block: dict[str, Any]) -> int:
+    text = block["text"] if block.get("type") == "text" else json.dumps(uncached(block))
+    return len(_TOKEN.findall(text))
 
 
 def blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:

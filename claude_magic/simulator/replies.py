@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .answers import answer, count_tokens
+from .answers import answer
 
 # What the real API answers each status with, unless a reply says otherwise.
 ERRORS: dict[int, tuple[str, str]] = {
@@ -167,8 +167,11 @@ class Answer:
         return sum(len(deltas) for _, deltas in self.blocks)
 
 
-def lay_out(reply: Reply, body: dict[str, Any]) -> Answer:
-    """Turn `reply` (or the generated answer) into deltas, applying stop_sequences and then max_tokens."""
+def lay_out(reply: Reply, body: dict[str, Any], usage: dict[str, int]) -> Answer:
+    """Turn `reply` (or the generated answer) into deltas, applying stop_sequences and then max_tokens.
+
+    `usage` is the input side of the usage: the prompt's tokens, split by what the cache read and wrote.
+    """
     content = list(reply.content) if reply.content is not None else answer(body)
     content, stop_sequence = _stop_at_sequence(content, body.get("stop_sequences") or [])
     blocks, cut = _within(body["max_tokens"], [_deltas(block) for block in content])
@@ -187,12 +190,7 @@ def lay_out(reply: Reply, body: dict[str, Any]) -> Answer:
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": {
-            "input_tokens": count_tokens(body),
-            "output_tokens": 1,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-        },
+        "usage": {**usage, "output_tokens": 1},
     }
     return Answer(head, blocks, stop_reason, stop_sequence)
 

@@ -8,11 +8,14 @@ import socket
 import threading
 import uuid
 from collections import deque
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+from . import batches
 from .answers import MODELS, blocks_of, count_tokens
+from .cache import MAX_BREAKPOINTS, PromptCache, breakpoints
 from .replies import STATUS_OF, Answer, Reply, lay_out, sse
 
 if TYPE_CHECKING:
@@ -26,21 +29,31 @@ _UNCONDITIONAL = ("http_error", "sse")
 _LEAD_IN = ("message_start", "content_block_start", "ping")
 # Unpaced, many events share a chunk: far fewer sends here and far less chunk parsing in the client.
 _CHUNK = 64 * 1024
+# A batch's own paths: /v1/messages/batches/{id}, and .../results or .../cancel.
+_BATCH = re.compile(r"/v1/messages/batches/([^/]+)(/results|/cancel)?")
 
 
 class Simulator:
     """A stand-in for the Anthropic Messages API on 127.0.0.1, served from a background thread.
 
     Answers are generated from each request unless replies were queued; `requests` records what the client
-    sent (without its key). `pace` is in deltas per second, 0 for as fast as the socket allows.
+    sent (without its key). `pace` is in deltas per second, 0 for as fast as the socket allows. Prompt
+    caching writes only prefixes of at least `cache_min_tokens`; a message batch ends on its `batch_polls`-th
+    retrieval (as set when the batch is created; 0 ends it at once).
     """
 
-    def __init__(self, pace: float = 0.0, *, port: int = 0) -> None:
+    def __init__(
+        self, pace: float = 0.0, *, port: int = 0, cache_min_tokens: int = 1024, batch_polls: int = 2
+    ) -> None:
         self.pace = pace
+        self.cache_min_tokens = cache_min_tokens
+        self.batch_polls = batch_polls
         self.requests: list[dict[str, Any]] = []
         self._port = port
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
+        self._cache = PromptCache()
+        self._batches = batches.Batches()
         self._server: _Server | None = None
 
     def start(self) -> Self:
@@ -71,14 +84,20 @@ class Simulator:
         server.server_close()
 
     def queue(self, *replies: Reply) -> None:
-        """Answer the next POST /v1/messages requests with `replies`, in order."""
+        """Answer the next POST /v1/messages requests with `replies`, in order.
+
+        A message batch's requests take them too, when the batch is created.
+        """
         with self._lock:
             self._replies.extend(replies)
 
     def clear(self) -> None:
+        """Forget queued replies, recorded requests, cached prompts and batches: a fresh start."""
         with self._lock:
             self._replies.clear()
             self.requests.clear()
+        self._cache.clear()
+        self._batches.clear()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -97,6 +116,10 @@ class Simulator:
             if self._replies and (valid or self._replies[0].fault in _UNCONDITIONAL):
                 return self._replies.popleft()
         return Reply()
+
+    def _lay_out(self, reply: Reply, body: dict[str, Any]) -> Answer:
+        """Lay out the answer to a valid request, caching its prompt as its breakpoints ask."""
+        return lay_out(reply, body, self._cache.usage(body, self.cache_min_tokens))
 
 
 class _Stopped(Exception):
@@ -180,10 +203,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(500, "api_error", f"The simulator could not handle this request: {exc!r}")
 
     def _route(self, path: str, body: Any) -> None:
+        batch = _BATCH.fullmatch(path)
         if not any(self.headers.get(name) for name in _SECRET_HEADERS):
             self._error(401, "authentication_error", "x-api-key header is required")
         elif (self.command, path) == ("POST", "/v1/messages"):
             self._messages(body)
+        elif (self.command, path) == ("POST", "/v1/messages/batches"):
+            self._create_batch(body)
+        elif (self.command, path) == ("GET", "/v1/messages/batches"):
+            self._list_batches()
+        elif batch and (self.command, batch[2]) in (("GET", None), ("POST", "/cancel"), ("GET", "/results")):
+            self._batch(batch[1], batch[2])
         elif (self.command, path) == ("POST", "/v1/messages/count_tokens"):
             problem = _problem(body, needs_max_tokens=False)
             if problem:
@@ -214,9 +244,63 @@ class _Handler(BaseHTTPRequestHandler):
         elif problem:
             self._error(*problem)
         elif body.get("stream") is True:
-            self._stream(lay_out(reply, body), reply, pace)
+            self._stream(self.server.simulator._lay_out(reply, body), reply, pace)
         else:
-            self._whole(lay_out(reply, body), reply)
+            self._whole(self.server.simulator._lay_out(reply, body), reply)
+
+    def _create_batch(self, body: Any) -> None:
+        simulator = self.server.simulator
+        problem = batches.problem(body)
+        if problem:
+            self._error(400, "invalid_request_error", problem)
+            return
+        custom_ids = [request["custom_id"] for request in body["requests"]]
+        results = [self._batch_result(request["params"]) for request in body["requests"]]
+        self._json(200, simulator._batches.create(custom_ids, results, simulator.batch_polls, simulator.url))
+
+    def _batch_result(self, params: dict[str, Any]) -> dict[str, Any]:
+        """What one request of a new batch gets: answered now, taking the next queued reply like any other."""
+        problem = _problem(params, needs_max_tokens=True)
+        if problem is None and params.get("stream"):
+            problem = 400, "invalid_request_error", "stream: requests in a message batch cannot stream"
+        reply = self.server.simulator._take(valid=problem is None)
+        if reply.fault == "http_error":
+            error = reply.error
+        elif problem:
+            error = {"type": problem[1], "message": problem[2]}
+        else:
+            # Other faults break a connection, and a batch's results have none: only their content counts.
+            message = self.server.simulator._lay_out(replace(reply, fault=None), params).message()
+            return {"type": "succeeded", "message": message}
+        return {"type": "errored", "error": {"type": "error", "error": error}}
+
+    def _list_batches(self) -> None:
+        query = {name: values[-1] for name, values in parse_qs(urlsplit(self.path).query).items()}
+        limit = query.get("limit", "20")
+        if not (limit.isdigit() and 1 <= int(limit) <= 1000):
+            self._error(400, "invalid_request_error", "limit: Input should be an integer from 1 to 1000")
+            return
+        simulator = self.server.simulator
+        try:
+            page = simulator._batches.page(
+                simulator.url, int(limit), query.get("after_id"), query.get("before_id")
+            )
+            self._json(200, page)
+        except batches.Unknown as exc:
+            self._error(404, "not_found_error", str(exc))
+
+    def _batch(self, batch_id: str, action: str | None) -> None:
+        simulator = self.server.simulator
+        try:
+            if action == "/results":
+                # The real API's type for this .jsonl file, and the one the SDK asks for.
+                self._send(200, "application/binary", simulator._batches.results(batch_id))
+            elif action == "/cancel":
+                self._json(200, simulator._batches.cancel(batch_id, simulator.url))
+            else:
+                self._json(200, simulator._batches.retrieve(batch_id, simulator.url))
+        except batches.Unknown as exc:
+            self._error(404, "not_found_error", str(exc))
 
     def _stream(self, answer: Answer, reply: Reply, pace: float) -> None:
         self._open_stream(chunked=reply.framing == "chunked")
@@ -299,9 +383,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Stopped
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._send(status, "application/json", json.dumps(payload).encode(), headers)
+
+    def _send(
+        self, status: int, content_type: str, data: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         self.send_header("request-id", self._request_id)
         for name, value in (headers or {}).items():
@@ -369,6 +457,8 @@ def _problem(body: Any, *, needs_max_tokens: bool) -> tuple[int, str, str] | Non
                 f"messages.{index}: all messages must have non-empty content "
                 "except for the optional final assistant message"
             )
+    if len(breakpoints(body)) > MAX_BREAKPOINTS:
+        return invalid(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided.")
     final = blocks_of(messages[-1])
     ends_in_space = (
         final and final[-1].get("type") == "text" and final[-1]["text"] != final[-1]["text"].rstrip()

@@ -1,0 +1,58 @@
+"""What a notebook's questions cost: token totals per chat and model, priced from one small table.
+
+Prices go stale, so they live here alone and `%config ClaudeMagics.prices = {...}` overrides or adds
+to them; a model with no price says so rather than showing a wrong number.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+# USD per million tokens. Cache writes are the 5-minute kind (1.25 × input); reads are 0.1 × input.
+PRICES: dict[str, dict[str, float]] = {
+    "claude-opus-4-5": {"input": 5.0, "output": 25.0, "cache_write": 6.25, "cache_read": 0.50},
+    "claude-sonnet-4-5": {"input": 3.0, "output": 15.0, "cache_write": 3.75, "cache_read": 0.30},
+    "claude-haiku-4-5": {"input": 1.0, "output": 5.0, "cache_write": 1.25, "cache_read": 0.10},
+}
+KINDS = ("input", "output", "cache_read", "cache_write")
+
+
+class Ledger:
+    """Tokens spent, by chat and model, since the kernel started (resetting a chat does not unspend)."""
+
+    def __init__(self) -> None:
+        self._spent: dict[tuple[str, str, bool], dict[str, int]] = defaultdict(
+            lambda: dict.fromkeys(("requests", *KINDS), 0)
+        )
+
+    def add(self, chat: str, message: Any, *, batch: bool = False) -> None:
+        usage = message.usage
+        row = self._spent[(chat, message.model, batch)]
+        row["requests"] += 1
+        row["input"] += usage.input_tokens or 0
+        row["output"] += usage.output_tokens or 0
+        row["cache_read"] += usage.cache_read_input_tokens or 0
+        row["cache_write"] += usage.cache_creation_input_tokens or 0
+
+    def table(self, overrides: Mapping[str, Mapping[str, float]]) -> str:
+        if not self._spent:
+            return "Nothing spent yet."
+        prices = {**PRICES, **overrides}
+        lines = ["| chat | model | requests | input | output | cache read | cache write | estimated cost |",
+                 "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for (chat, model, batch), row in sorted(self._spent.items()):
+            cost = estimate(row, prices.get(model))
+            if cost is not None and batch:
+                cost /= 2  # the Message Batches API bills half of every token price
+            shown = "price unknown" if cost is None else f"${cost:,.4f}"
+            lines.append(f"| {chat} | `{model}` | {row['requests']} | "
+                         + " | ".join(f"{row[kind]:,}" for kind in KINDS) + f" | {shown} |")
+        return "\n".join(lines)
+
+
+def estimate(row: Mapping[str, int], price: Mapping[str, float] | None) -> float | None:
+    if price is None or any(kind not in price for kind in KINDS):
+        return None
+    return sum(row[kind] * price[kind] for kind in KINDS) / 1_000_000
