@@ -346,3 +346,19 @@ def test_aask_streams_concurrently_without_patching_the_loop(nb):
     first, second = asyncio.run(both())
     assert "First" in text_of(first) and "Second" in text_of(second)
     assert asyncio.new_event_loop is loop_before and not hasattr(asyncio, "_nest_patched")
+
+
+def test_count_shows_what_would_be_sent_and_asks_nothing(nb):
+    nb.sim.queue(Reply.text("Paris."))
+    nb.run("%%claude\nCapital of France?")
+    _, captured = nb.run('%%claude --count -s "Be brief."\nAnd of Peru?')
+    shown = final_markdown(captured)
+    counted = [r for r in nb.sim.requests if r["path"] == "/v1/messages/count_tokens"][-1]["body"]
+    assert counted["messages"][-1] == {"role": "user", "content": "And of Peru?"} and counted["system"] == "Be brief."
+    from claude_magic.simulator import count_tokens
+
+    assert shown.startswith(f"**{count_tokens(counted):,} input tokens** would be sent")
+    assert "3 message(s), 2 of them from the history" in shown and "| 3 | user | And of Peru? |" in shown
+    assert len(nb.requests) == 1  # nothing generated
+    _, captured = nb.run("%claude tokens")
+    assert "2 message(s), 2 of them from the history" in final_markdown(captured)
