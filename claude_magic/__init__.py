@@ -47,8 +47,11 @@ def offline() -> bool:
     return magics.session.connection.resolve(magics.backend) == "simulator"
 
 
-def simulator() -> Any:
-    """The notebook's offline simulator, started on first use: queue scripted replies and faults on it."""
+def offline_simulator() -> Any:
+    """The notebook's offline simulator, started on first use: queue scripted replies and faults on it.
+
+    (Not `simulator()`: that name is the `claude_magic.simulator` package's.)
+    """
     return _magics().session.connection.simulator
 
 
@@ -56,16 +59,14 @@ def client(**options: Any) -> Any:
     """A plain `anthropic.Anthropic(**options)` for the magic's backend: your key, or the simulator."""
     import anthropic
 
-    magics = _magics()
-    return anthropic.Anthropic(**magics.session.connection.sdk_options(magics.backend), **options)
+    return anthropic.Anthropic(**_magics().session.sdk_options(), **options)
 
 
 def async_client(**options: Any) -> Any:
     """The same as `client()`, as an `anthropic.AsyncAnthropic`."""
     import anthropic
 
-    magics = _magics()
-    return anthropic.AsyncAnthropic(**magics.session.connection.sdk_options(magics.backend), **options)
+    return anthropic.AsyncAnthropic(**_magics().session.sdk_options(), **options)
 
 
 def history(name: str = "default") -> list[dict[str, Any]]:

@@ -72,6 +72,7 @@ class _Run:
         self.first_token: float | None = None
         self.stream: Any = None
         self.attempts = 0
+        self.retries = 0
         self.rounds: list[Any] = []
         self.replayed: list[Any] = []
         self.events: list[tuple[float, str, Any, int]] | None = [] if record_events else None
@@ -125,6 +126,13 @@ class Session:
                 self.connection.simulator_announced = True
                 display_markdown(SIMULATOR_NOTICE)
         return client
+
+    def sdk_options(self) -> dict[str, Any]:
+        """What a plain SDK client needs to reach this notebook's backend, at the notebook's pace."""
+        options = self.connection.sdk_options(self.settings.backend)
+        if options:
+            self.connection.simulator.pace = self.settings.simulator_pace
+        return options
 
     def ask(self, prompt: str, options: Options, cell_id: str | None = None) -> Any:
         """Stream one answer into the notebook (running tool calls on the way) and return its `Message`.
@@ -233,6 +241,7 @@ class Session:
                 if not again or attempts > policy.max_retries:
                     raise
                 policy.wait(exc, attempts, view.status)
+                run.retries += 1
 
     def _conclude(self, view: AnswerView, run: _Run, state: str | None, options: Options) -> None:
         messages = run.messages()
@@ -246,7 +255,7 @@ class Session:
                 self.shell.user_ns[options.out] = messages[-1]
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
-                      replayed=bool(run.replayed))
+                      replayed=bool(run.replayed), retries=run.retries)
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")
 
     def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None) -> None:

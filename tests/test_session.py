@@ -45,6 +45,7 @@ def test_transient_status_is_retried_visibly_then_answered(nb, status):
     assert any("attempt 3 of 5" in s for s in statuses)
     # 429: retry-after 2 s honoured, then full jitter (0.5 × 2 s); others: full jitter, 0.5 × 1 s then 0.5 × 2 s
     assert nb.sleeps == ([1.0, 1.0, 1.0] if status == 429 else [0.5, 1.0])
+    assert "↻ 2 retries" in final_markdown(captured)  # the saved notebook keeps a trace of the waits
     assert final_markdown(captured).startswith(ANSWER)
     assert len(nb.requests) == 3
 
@@ -102,6 +103,7 @@ def test_midstream_failure_keeps_the_partial_marked_incomplete(nb, fault, expect
     assert partial.stop_reason is None and text_of(partial) == "one two three four"
     final = final_markdown(captured)
     assert final.startswith("one two three four") and "⚠ incomplete" in final
+    assert " / ? out" in final  # the output count of an unfinished answer is unknown
     assert_next_cell_sends_valid_history(nb, ["earlier question"])
 
 

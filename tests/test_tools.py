@@ -83,7 +83,7 @@ def test_tool_rounds_are_capped_with_a_clear_stop(nb):
     nb.shell.run_cell(WEATHER)
     nb.magics.max_tool_rounds = 2
     nb.sim.queue(*[Reply.tool_use("get_weather", {"city": "Rome"})] * 3, Reply.text("never"))
-    result, captured = nb.run("%%claude --tools get_weather\nLoop forever")
+    _result, captured = nb.run("%%claude --tools get_weather\nLoop forever")
     assert "Stopped after 2 rounds of tool calls" in error_text(captured)
     assert len(nb.requests) == 3 and nb.ns["calls"] == ["Rome", "Rome"]
     import claude_magic

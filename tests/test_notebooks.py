@@ -1,0 +1,273 @@
+"""The tutorial notebooks, executed top to bottom by nbclient in a fresh kernel, without credentials.
+
+Each notebook runs once (offline, so the magic answers from its simulator); the tests read the executed
+notebook back from disk and check what a reader of the saved copy sees.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+FOOTER = re.compile(r"claude-[\w.-]+ · ([\d,]+) in / ([\d,]+|\?) out · ")
+DISPLAY_MODE = re.compile(r"ClaudeMagics\.display\s*=\s*[\"'](\w+)[\"']")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+RAISES = "raises-exception"
+
+
+def execute(nb: nbformat.NotebookNode, path: Path) -> nbformat.NotebookNode:
+    """Run `nb` in a new python3 kernel, save it at `path`, and return the notebook read back."""
+    resources = {"metadata": {"path": str(NOTEBOOKS)}}
+    NotebookClient(nb, kernel_name="python3", timeout=120, resources=resources).execute()
+    nbformat.write(nb, path)
+    return nbformat.read(path, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def offline():
+    """The kernels inherit this environment: without credentials they answer from the simulator."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in CREDENTIALS:
+            patch.delenv(name, raising=False)
+        yield
+
+
+@pytest.fixture(scope="module")
+def executed(offline, tmp_path_factory):
+    """`executed(name)`: the tutorial notebook `name` after one run, shared by the tests that read it."""
+    folder = tmp_path_factory.mktemp("executed")
+    saved: dict[str, nbformat.NotebookNode] = {}
+
+    def run(name: str) -> nbformat.NotebookNode:
+        if name not in saved:
+            saved[name] = execute(nbformat.read(NOTEBOOKS / name, as_version=4), folder / name)
+        return saved[name]
+
+    return run
+
+
+def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def cell(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
+    """The first code cell whose source contains `source`."""
+    return next(c for c in code_cells(nb) if source in c.source)
+
+
+def exactly(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
+    """The code cell whose whole source is `source`."""
+    (found,) = [c for c in code_cells(nb) if c.source == source]
+    return found
+
+
+def claude_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in code_cells(nb) if c.source.startswith("%%claude")]
+
+
+def shown(output: nbformat.NotebookNode) -> str:
+    if output.output_type == "stream":
+        text = output.text
+    elif output.output_type == "error":
+        text = "\n".join([output.evalue, *output.traceback])
+    else:
+        text = output.data.get("text/markdown") or output.data.get("text/plain", "")
+    return ESCAPES.sub("", text)
+
+
+def text(cell: nbformat.NotebookNode) -> str:
+    """Everything the cell's saved outputs show, as text."""
+    return "".join(shown(output) for output in cell.outputs)
+
+
+def answer(cell: nbformat.NotebookNode) -> str:
+    """The markdown a `%%claude` cell ends with: its last displayed bundle (an error may follow it)."""
+    bundles = [o for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
+    assert bundles, f"no answer displayed under {cell.source!r}"
+    return bundles[-1].data["text/markdown"]
+
+
+def error(cell: nbformat.NotebookNode) -> str:
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    assert len(errors) == 1, f"expected one error under {cell.source!r}"
+    return shown(errors[0])
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda path: path.stem)
+def test_notebook_runs_offline_and_keeps_every_answer(executed, path):
+    committed = nbformat.read(path, as_version=4)
+    assert committed.metadata.kernelspec.name == "python3"
+    assert not any(c.outputs or c.execution_count for c in code_cells(committed)), "commit it without outputs"
+
+    nb = executed(path.name)
+    mode = "auto"
+    for c in code_cells(nb):
+        mode = (DISPLAY_MODE.findall(c.source) or [mode])[-1]
+        assert not any(WIDGET_VIEW in o.get("data", {}) for o in c.outputs), f"widget left: {c.source!r}"
+        raised = any(o.output_type == "error" for o in c.outputs)
+        assert raised == (RAISES in c.metadata.get("tags", [])), f"error or tag unexpected: {c.source!r}"
+        if not c.source.startswith("%%claude"):
+            continue
+        if mode == "text":
+            assert FOOTER.search(text(c)), f"no footer printed under {c.source!r}"
+        else:
+            final = answer(c)
+            assert "<sub>" in final and FOOTER.search(final), f"no static answer with a footer: {c.source!r}"
+        assert "Traceback" not in text(c)
+    notices = sum(text(c).count("**Offline:**") for c in code_cells(nb))
+    assert notices == (1 if claude_cells(nb) else 0)
+
+
+def test_quickstart_answers_and_usage(executed):
+    nb = executed("01_quickstart.ipynb")
+    first, second, french = claude_cells(nb)
+    assert "What does streaming change" in answer(first)
+    assert "Show me the smallest Python example" in answer(second)
+    assert 'How do you say "streaming" in French?' in answer(french)
+    usage = text(cell(nb, "usage = last_message.usage"))
+    assert re.search(r"stop reason: +end_turn", usage)
+    assert re.search(r"input tokens: +\d+", usage) and re.search(r"output tokens: +\d+", usage)
+    assert re.match(r"\d+ tokens; same object as last_message: True", text(cell(nb, "answer.usage")))
+    assert 'How do you say "streaming" in French?' in text(cell(nb, "%claude history")).replace("&quot;", '"')
+
+
+def test_conversations_history_chats_and_prompts(executed):
+    nb = executed("02_conversations.ipynb")
+    turns = text(cell(nb, "for turn in claude_magic.history()"))
+    assert "user: What is a Python generator?" in turns and "user: Show one used with `sum()`" in turns
+    assert turns.count("assistant: ") == 2
+    assert text(cell(nb, "request in claude_magic.offline_simulator().requests")).splitlines() == [
+        "1 messages: user",
+        "3 messages: user → assistant → user",
+    ]
+    table = text(exactly(nb, "%claude history"))
+    assert "| 1 | What is a Python generator?" in table and "| 2 | Show one used with `sum()`" in table
+    undone = text(cell(nb, "%claude undo"))
+    assert "Dropped the last exchange of chat 'default'." in undone
+    assert "| 1 | What is a Python generator?" in undone and "| 2 |" not in undone
+    assert "0 turns left" in text(cell(nb, "%claude reset"))
+    assert "| sql | 2 |" in text(cell(nb, "%claude chats\n%claude history --chat sql"))
+    aside = text(cell(nb, "as before the aside"))
+    assert "4 turns in chat 'sql'" in aside and "the aside sent 1 message" in aside
+    assert "| sql | 1 |" in text(exactly(nb, "%claude chats"))
+    assert "no cell id: re-running a cell appends" in text(cell(nb, "cellId"))
+    prompts = [text(c).strip() for c in code_cells(nb) if c.source == "print(last_prompt())"]
+    assert prompts == [
+        "In 2 sentences: when should I avoid list comprehensions?",
+        'Which keys does this JSON have? {"name": "Ada", "langs": ["en", "fr"], "meta": {"id": 7}}',
+        'What does `f"{topic}"` print when `topic = "sets"`?',
+    ]
+    assert re.search(r"stop reason: end_turn \| output tokens: \d+", text(cell(nb, "print(summary")))
+
+
+def test_sdk_streaming_text_events_and_snapshot(executed):
+    nb = executed("03_sdk_streaming.ipynb")
+    streamed = text(cell(nb, "stream.text_stream"))
+    assert "server-sent events" in streamed
+    assert re.search(r"stop reason: +end_turn", streamed) and re.search(r"output tokens: \d+", streamed)
+    table = answer(cell(nb, "stream=True"))
+    assert re.findall(r"\| `(\w+)` \|", table) == [
+        "message_start", "content_block_start", "content_block_delta", "content_block_stop",
+        "message_delta", "message_stop",
+    ]
+    assert re.search(r"stop_reason `end_turn`, \d+ output tokens", table)
+    snapshot = text(cell(nb, "current_message_snapshot"))
+    middle, end = snapshot.split("at the end")
+    assert "stop_reason:   None" in middle and "text so far:   '## Explain server-sent events" in middle
+    assert "stop_reason:   end_turn" in end and "same object as the snapshot: True" in end
+
+
+def test_async_streams_and_nest_asyncio(executed):
+    nb = executed("04_async.ipynb")
+    assert re.search(r"stop reason: end_turn \| output tokens: \d+", text(cell(nb, "async with aclient")))
+    both = text(cell(nb, "asyncio.gather"))
+    assert re.search(r"^A: \d+ output tokens, starting '## Name three uses", both, re.MULTILINE)
+    assert re.search(r"^B: \d+ output tokens, starting '## Name three pitfalls", both, re.MULTILINE)
+    refused = text(cell(nb, "coroutine ="))
+    assert "RuntimeError: asyncio.run() cannot be called from a running event loop" in refused
+    assert text(cell(nb, "print(await first_line")).strip() == "## Say hello in five words."
+    assert text(cell(nb, "nest_asyncio.apply()")).strip() == "## Say hello in five words."
+
+
+def test_tool_use_streams_the_call_and_answers_with_its_result(executed):
+    nb = executed("05_tool_use.ipynb")
+    raw = text(cell(nb, "input_json_delta"))
+    assert "[tool_use block 1: get_weather" in raw and "input_json_delta '" in raw
+    assert "parsed input: {'city': 'Paris'}" in raw and raw.rstrip().endswith("stop_reason: tool_use")
+    result = text(cell(nb, "tool_result"))
+    assert "get_weather({'city': 'Paris'}) -> 'light rain, 14 °C'" in result
+    assert "returned: “light rain, 14 °C”" in result
+    assert re.search(r"stop_reason: end_turn \| output tokens: \d+", result)
+    helpers = text(cell(nb, 'event.type == "input_json"'))
+    assert "snapshot={'city': 'Paris'}" in helpers and "tool_use:    get_weather {'city': 'Paris'}" in helpers
+    assert "stop_reason: tool_use" in helpers and "returned: “light rain, 14 °C”" in helpers
+    (magic,) = claude_cells(nb)
+    assert '🔧 `get_weather({"city": "Paris"})`' in answer(magic) and "light rain, 14 °C" in answer(magic)
+    rounds = text(cell(nb, "last_exchange"))
+    assert "rounds: ['tool_use', 'end_turn']" in rounds and re.search(r"final answer: \d+", rounds)
+
+
+def test_errors_and_retries_show_each_fault(executed):
+    nb = executed("06_errors_and_retries.ipynb")
+    before = text(cell(nb, "for _ in range(2):\n    try:"))
+    assert "RateLimitError: 429 rate_limit_error, retry-after: 1" in before
+    assert "OverloadedError: 529 overloaded_error, retry-after: None" in before
+    event = text(cell(nb, "Reply.error_event(after=8)"))
+    assert "APIStatusError with status_code 200:" in event and "'type': 'overloaded_error'" in event
+    dropped = text(cell(nb, "Reply.drop(after=8))"))
+    assert "RemoteProtocolError: peer closed connection" in dropped
+    assert "an anthropic.AnthropicError? False" in dropped
+    silent = text(cell(nb, 'framing="close"'))
+    assert silent.count("stop_reason None: INCOMPLETE, though nothing was raised") == 2
+    retried = text(cell(nb, "with_retries(stream_answer)"))
+    assert re.search(r"OverloadedError — retrying in \d\.\d\d s \(retry 1 of 3\)", retried)
+    assert "RateLimitError — retrying in 1.00 s (retry 2 of 3)" in retried
+    assert "stop_reason: end_turn" in retried
+    by_sdk = text(cell(nb, "client(max_retries=2)"))
+    assert "stop_reason: end_turn" in by_sdk
+    assert re.findall(r"POST /v1/messages x-stainless-retry-count: (\d)", by_sdk) == ["0", "1"]
+
+    retrying, overloaded, dropped, ended = claude_cells(nb)
+    countdown = text(retrying)
+    assert "⏳ Rate limited (429) — retrying in 1 s, attempt 2 of 3 — press Stop to cancel" in countdown
+    assert "⏳ Overloaded (529) — retrying in" in countdown and "attempt 3 of 3" in countdown
+    assert "exponential backoff" in countdown and "· end_turn ·" in countdown
+    for c, says in (
+        (overloaded, "Claude was overloaded mid-answer"),
+        (dropped, "The connection dropped mid-answer"),
+        (ended, "The answer ended before Claude finished"),
+    ):
+        opening = " ".join(c.source.split()[1:5])
+        assert opening in answer(c) and "⚠ incomplete" in answer(c)
+        assert says in error(c) and "partial answer above is kept" in error(c)
+    after = text(cell(nb, 'print("stop_reason:", last_message.stop_reason)'))
+    assert "stop_reason: None" in after and "partial text: '## When should I use both?" in after
+    assert "| 1 | Explain exponential backoff" in after and "| 2 |" not in after
+
+
+def test_three_claude_cells_keep_their_three_answers(offline, tmp_path):
+    prompts = ["Name one sorting algorithm.", "Why is it stable?", "Show it in Python."]
+    nb = new_notebook(
+        cells=[
+            new_code_cell("%load_ext claude_magic\n%config ClaudeMagics.simulator_pace = 0"),
+            *(new_code_cell(f"%%claude\n{prompt}") for prompt in prompts),
+        ],
+        metadata={"kernelspec": KERNELSPEC},
+    )
+    saved = execute(nb, tmp_path / "three.ipynb")
+    answers = [answer(c) for c in claude_cells(saved)]
+    assert len(answers) == 3
+    for prompt, markdown in zip(prompts, answers):
+        assert prompt in markdown and "<sub>" in markdown
+    # Each cell sends the exchanges before it, so each asks with more input tokens than the last.
+    sent = [int(FOOTER.search(markdown).group(1).replace(",", "")) for markdown in answers]
+    assert sent == sorted(sent) and len(set(sent)) == 3
