@@ -271,3 +271,24 @@ def test_three_claude_cells_keep_their_three_answers(offline, tmp_path):
     # Each cell sends the exchanges before it, so each asks with more input tokens than the last.
     sent = [int(FOOTER.search(markdown).group(1).replace(",", "")) for markdown in answers]
     assert sent == sorted(sent) and len(set(sent)) == 3
+
+
+def test_a_saved_notebook_never_contains_the_api_key(tmp_path, monkeypatch):
+    """With a key set, answers and errors are saved — the key itself never is."""
+    from claude_magic.simulator import Reply, Simulator
+
+    secret = "sk-ant-api03-SAVED-NOTEBOOK-SECRET-987654321"
+    with Simulator() as sim:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", secret)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", sim.url)
+        sim.queue(Reply.text("A real-looking answer."), Reply.http_error(401, message="invalid x-api-key"))
+        cells = ["%load_ext claude_magic", "%%claude\nHello?", "%%claude\nAgain?", "%config ClaudeMagics",
+                 "import os; print(last_message); print(os.environ['ANTHROPIC_API_KEY'][:7])"]
+        nb = new_notebook(cells=[new_code_cell(source) for source in cells], metadata={"kernelspec": KERNELSPEC})
+        nb.cells[2].metadata["tags"] = [RAISES]
+        saved = execute(nb, tmp_path / "keyed.ipynb")
+    text = (tmp_path / "keyed.ipynb").read_text()
+    assert "A real-looking answer." in text and "Set a valid key" in text
+    assert secret not in text and "SAVED-NOTEBOOK-SECRET" not in text
+    assert sim.requests and all(secret not in repr(r) for r in sim.requests)
+    assert "sk-ant-" in shown(saved.cells[4].outputs[-1])  # the kernel had the key; nothing saved it
