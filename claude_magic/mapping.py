@@ -181,8 +181,12 @@ class _BatchState:
 
     def remove(self, key: str) -> None:
         state = self._read()
-        if state.pop(key, None) is not None:
+        if state.pop(key, None) is None:
+            return
+        if state:
             self._write(state)
+        else:
+            self.path.unlink(missing_ok=True)  # leave no empty file behind in the notebook's folder
 
     def _read(self) -> dict[str, str]:
         try:

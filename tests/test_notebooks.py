@@ -117,6 +117,9 @@ def test_notebook_runs_offline_and_keeps_every_answer(executed, path):
         assert raised == (RAISES in c.metadata.get("tags", [])), f"error or tag unexpected: {c.source!r}"
         if not c.source.startswith("%%claude"):
             continue
+        if "--map" in c.source or "--count" in c.source:  # a summary table, not an answer with a footer
+            assert answer(c), f"nothing shown under {c.source!r}"
+            continue
         if mode == "text":
             assert FOOTER.search(text(c)), f"no footer printed under {c.source!r}"
         else:
@@ -184,6 +187,11 @@ def test_sdk_streaming_text_events_and_snapshot(executed):
     middle, end = snapshot.split("at the end")
     assert "stop_reason:   None" in middle and "text so far:   '## Explain server-sent events" in middle
     assert "stop_reason:   end_turn" in end and "same object as the snapshot: True" in end
+    timeline = answer(cell(nb, "%%claude --events")).split("</sub>")[1]
+    assert re.findall(r"\| `(\w+)` \|", timeline) == [
+        "message_start", "content_block_start", "content_block_delta", "content_block_stop",
+        "message_delta", "message_stop",
+    ]
 
 
 def test_async_streams_and_nest_asyncio(executed):
@@ -252,6 +260,26 @@ def test_errors_and_retries_show_each_fault(executed):
     after = text(cell(nb, 'print("stop_reason:", last_message.stop_reason)'))
     assert "stop_reason: None" in after and "partial text: '## When should I use both?" in after
     assert "| 1 | Explain exponential backoff" in after and "| 2 |" not in after
+
+
+def test_cost_and_scale_caching_usage_replay_and_map(executed):
+    nb = executed("07_cost_and_scale.ipynb")
+    first, second = (answer(c) for c in claude_cells(nb)[:2])
+    written = int(re.search(r"cache write ([\d,]+)", first).group(1).replace(",", ""))
+    assert f"cache read {written:,}" in second  # the second turn reads the first from the cache
+    usage = text(cell(nb, "usage = last_message.usage"))
+    assert re.search(rf"cache read: +{written}\b", usage)
+    assert "price unknown" in answer(cell(nb, "%claude usage")) and "$" in answer(cell(nb, "ClaudeMagics.prices"))
+    assert re.match(r"\*\*[\d,]+ input tokens\*\* would be sent", answer(cell(nb, "%%claude --count")))
+    asked, replayed = (c for c in claude_cells(nb) if "one tip for naming" in c.source)
+    assert "↺ replayed" in answer(replayed) and "↺ replayed" not in answer(asked)
+    assert answer(replayed).split("<sub>")[0] == answer(asked).split("<sub>")[0]
+    assert answer(cell(nb, "--map reviews --out")).startswith("✓ 4 of 4 answered")
+    assert "Broke after two days." in text(cell(nb, '"sentiment": sentiment'))
+    assert re.search(r"Graz +Austria +Offline answer to “One surprising fact about G", text(cell(nb, "cities.assign")))
+    batched = cell(nb, "--batch --out batched")
+    assert "✓ 4 of 4 answered" in text(batched) and "r4" in text(batched)
+    assert not (NOTEBOOKS / "claude_replay.jsonl").exists() and not (NOTEBOOKS / "claude_batches.json").exists()
 
 
 def test_three_claude_cells_keep_their_three_answers(offline, tmp_path):

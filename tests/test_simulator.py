@@ -459,11 +459,17 @@ def test_thinking_streams_before_the_text(client, thinking):
     assert text.type == "text" and text.text.startswith("## ")
 
 
-def test_max_tokens_cuts_the_stream(client):
-    full, _ = ask(client)
+def test_max_tokens_cuts_the_stream(client, sim):
+    full = " ".join(f"w{i}" for i in range(20))
+    sim.queue(Reply.text(full))
     text, message = ask(client, max_tokens=5)
     assert text == first_words(full, 5)
     assert (message.stop_reason, message.usage.output_tokens) == ("max_tokens", 5)
+
+
+def test_a_small_max_tokens_gets_a_one_line_answer(client):
+    text, message = ask(client, max_tokens=60)
+    assert "\n" not in text and text.startswith("Offline answer to “") and message.stop_reason == "end_turn"
 
 
 def test_stop_sequences_end_the_answer_before_them(client, sim):

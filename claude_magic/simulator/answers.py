@@ -103,9 +103,21 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
         content.append(
             {"type": "tool_use", "name": tool["name"], "input": _example(tool["input_schema"], words)}
         )
+    elif body.get("max_tokens", 0) < BRIEF_BELOW:
+        content.append({"type": "text", "text": _brief(prompt)})
     else:
         content.append({"type": "text", "text": _markdown(prompt, turn, seed)})
     return content
+
+
+# A request that leaves room for only a line (a --map over a column, say) gets a line, not an essay.
+BRIEF_BELOW = 150
+
+
+def _brief(prompt: str) -> str:
+    words = prompt.split()
+    end = " ".join(words[-10:])
+    return f"Offline answer to “{'…' if len(words) > 10 else ''}{end}”, from the simulator."
 
 
 def _texts(blocks: list[Any]) -> list[str]:
