@@ -1,0 +1,132 @@
+"""`%%claude` in a real JupyterLab and a real Notebook 7, driven in headless Chromium like a user would.
+
+Each frontend gets its own server and one notebook tab; the tests run in file order on that tab, the
+last one shutting the kernel down.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from browser_support import FRONTENDS, JupyterServer, NotebookPage, launch_chromium, poll
+from playwright.sync_api import expect, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+QUESTION = "How do I reverse a list in Python?"
+LAST_WORDS = "w5999 THE-LAST-SENTENCE-IS-HERE."
+CELLS = [
+    "%load_ext claude_magic\n%config ClaudeMagics.simulator_pace = 25",
+    f"%%claude\n{QUESTION}",
+    "print(last_message.usage.output_tokens)",
+    (
+        "%config ClaudeMagics.simulator_pace = 0\n"
+        "import claude_magic\n"
+        "from claude_magic.simulator import Reply\n"
+        'claude_magic.offline_simulator().queue(Reply.text(" ".join(f"w{i}" for i in range(6000)) + " THE-LAST-SENTENCE-IS-HERE."))'
+    ),
+    "%%claude --max-tokens 8000\nWrite a long answer.",
+]
+SETUP, ASK, USAGE, QUEUE_LONG, ASK_LONG = range(len(CELLS))
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+EXPECT_TIMEOUT = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module", params=FRONTENDS, ids=lambda frontend: frontend.name)
+def notebook(request, browser, tmp_path_factory):
+    with JupyterServer(request.param, tmp_path_factory.mktemp(request.param.name)) as server:
+        kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
+        nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernelspec}),
+                       server.root / "claude.ipynb")
+        page = NotebookPage(browser, server, "claude.ipynb", len(CELLS))
+        yield page
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def answer_states(notebook):
+    """Asks the slow simulator one question; every distinct text the answer's output went through."""
+    notebook.run(SETUP)
+    notebook.start(ASK)
+    states = notebook.watch(ASK, until="end_turn")
+    notebook.wait(ASK)
+    ARTIFACTS.mkdir(exist_ok=True)
+    notebook.page.screenshot(path=ARTIFACTS / f"{notebook.server.frontend.name}.png", full_page=True)
+    notebook.run(USAGE)
+    return states
+
+
+def test_answer_grows_in_the_page_while_it_streams(answer_states):
+    final = answer_states[-1]
+    partial = [state for state in answer_states if QUESTION in state and "end_turn" not in state]
+    assert len(partial) >= 3, answer_states
+    assert all(len(state) < len(final) for state in partial), answer_states
+
+
+def test_final_answer_is_rendered_markdown(notebook, answer_states):
+    output = notebook.output(ASK)
+    expect(output.get_by_role("heading", level=2, name=QUESTION)).to_be_visible()
+    expect(output.locator("pre code")).to_contain_text("def ")
+    expect(output.locator("sub")).to_contain_text(re.compile(r"\d+ in / \d+ out · end_turn"))
+    assert "```" not in output.inner_text() and "## " not in output.inner_text()
+    # The live Output widget (an output area inside the output area) is replaced by the static answer.
+    expect(output.locator(".jp-OutputArea")).to_have_count(0)
+
+
+def test_last_message_holds_the_usage_the_footer_shows(notebook, answer_states):
+    footer = notebook.output(ASK).locator("sub").inner_text()
+    tokens = re.search(r"([\d,]+) out", footer).group(1).replace(",", "")
+    expect(notebook.output(USAGE)).to_have_text(re.compile(rf"^\s*{tokens}\s*$"))
+
+
+def test_long_fast_answer_arrives_complete(notebook, answer_states):
+    notebook.run(QUEUE_LONG)
+    assert notebook.output(QUEUE_LONG).inner_text().strip() == ""
+    notebook.run(ASK_LONG)
+    output = notebook.output(ASK_LONG)
+    expect(output).to_contain_text(LAST_WORDS, timeout=EXPECT_TIMEOUT)
+    expect(output.locator("sub")).to_contain_text("6,001 out · end_turn")
+
+
+def test_saved_notebook_keeps_the_answer_without_the_kernel(notebook, answer_states):
+    footer = notebook.output(ASK).locator("sub").inner_text()
+    notebook.save()
+    cell = poll(lambda: _saved_cell(notebook.file, ASK), lambda cell: _answer_in(cell, footer), 30,
+                f"the answer in the saved {notebook.file.name}")
+    outputs = cell["outputs"]
+    assert outputs[-1]["output_type"] == "display_data"
+    assert set(outputs[-1]["data"]) == {"text/markdown", "text/plain"}
+    assert not [output for output in outputs if WIDGET_VIEW in output.get("data", {})]
+    markdown = outputs[-1]["data"]["text/markdown"]
+    assert f"## {QUESTION}" in markdown and "```python" in markdown
+
+    notebook.server.shut_down_kernels()
+    notebook.reopen()
+    output = notebook.output(ASK)
+    expect(output.get_by_role("heading", level=2, name=QUESTION)).to_be_visible(timeout=EXPECT_TIMEOUT)
+    expect(output.locator("sub")).to_have_text(footer)
+
+
+def _saved_cell(path: Path, index: int):
+    try:
+        return nbformat.read(path, as_version=4).cells[index]
+    except (OSError, ValueError):  # caught in the middle of a save
+        return None
+
+
+def _answer_in(cell, footer: str) -> bool:
+    last = cell["outputs"][-1] if cell and cell["outputs"] else {}
+    return f"<sub>{footer}</sub>" in last.get("data", {}).get("text/markdown", "")
