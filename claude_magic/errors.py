@@ -31,10 +31,6 @@ class BadInput(ClaudeMagicError):
     """The cell or its options are wrong; nothing was sent."""
 
 
-class Incomplete(ClaudeMagicError):
-    """The answer started but did not finish; what arrived is kept."""
-
-
 class EndedEarly(Exception):
     """The body ended without `message_stop`: the SDK raises nothing, so this says it instead."""
 
