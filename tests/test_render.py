@@ -45,3 +45,14 @@ def test_footer_is_one_compact_line():
                                                       first_token=None, state=None, max_tokens=5)
     assert footer([], model="claude-x", seconds=0.5, first_token=None, state="✗ failed") == \
         "claude-x · ✗ failed · 0.5 s"
+
+
+def test_mode_is_picked_from_where_the_shell_runs():
+    from types import SimpleNamespace
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from claude_magic.render import pick_mode
+
+    assert pick_mode(InteractiveShell.instance()) == "text"  # terminal IPython: no kernel
+    assert pick_mode(SimpleNamespace(kernel=object())) == "widget"  # a Jupyter kernel
