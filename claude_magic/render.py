@@ -83,7 +83,9 @@ class _WidgetSurface:
 
         self._out = ipywidgets.Output()
         self.show(first)
-        self._handle = display(self._out, display_id=True)
+        # A frontend without the widget manager shows text/plain: the status, not "Output()".
+        data = {**self._out._repr_mimebundle_(), "text/plain": first["text/plain"]}
+        self._handle = display(data, raw=True, display_id=True)
 
     def show(self, data: dict[str, str]) -> None:
         self._out.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)

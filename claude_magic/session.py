@@ -158,6 +158,8 @@ class Session:
                         "asking for more.\nRe-ask more precisely, or allow more with "
                         "`%config ClaudeMagics.max_tool_rounds = N`."
                     )
+                calls = ", ".join(f"`{b.name}`" for b in message.content if b.type == "tool_use")
+                view.status(f"{markdown_of(message)}\n\n⚙ Running {calls}…")
                 results = run_calls(message, options.tools)
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
                 view.add_round(f"{markdown_of(message)}\n\n{results_markdown(results)}")

@@ -227,6 +227,7 @@ def test_widget_mode_streams_into_an_output_widget_then_leaves_static_markdown(n
     finally:
         ipywidgets.Widget.on_widget_constructed(None)
     assert "application/vnd.jupyter.widget-view+json" in captured.outputs[0].data
+    assert captured.outputs[0].data["text/plain"].startswith("⏳ Asking")  # what a widget-less frontend shows
     assert len(seen) >= 3  # status, then partial answers
     assert any(ANSWER[:20] in o[0]["data"]["text/markdown"] for o in seen)
     final = captured.outputs[-1]

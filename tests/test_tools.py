@@ -46,6 +46,7 @@ def test_tool_call_runs_and_the_answer_continues(nb):
     assert shown.index("Let me check.") < shown.index('🔧 `get_weather({"city": "Paris"})`') \
         < shown.index("Sunny in Paris, 21 C") < shown.index("It is sunny in Paris.")
     assert "1 tool round" in shown
+    assert any("⚙ Running `get_weather`…" in o.data["text/markdown"] for o in captured.outputs)
     assert nb.ns["last_message"].stop_reason == "end_turn"
     assert [m.stop_reason for m in nb.ns["last_exchange"]] == ["tool_use", "end_turn"]
 
