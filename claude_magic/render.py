@@ -164,7 +164,7 @@ class AnswerView:
             text = _terminal_text(event)
             if text:
                 self._guard(lambda: self._surface.delta(text))
-        elif event.type in _VISIBLE_EVENTS and self.throttle.ready():
+        elif _shows_something(event) and self.throttle.ready():
             self._guard(lambda: self._surface.show(bundle(self._join(self.done, markdown_of(snapshot())))))
 
     def show_message(self, message: Any) -> None:
@@ -204,7 +204,18 @@ class AnswerView:
             return False
 
 
-_VISIBLE_EVENTS = frozenset({"content_block_start", "content_block_delta"})
+def _shows_something(event: Any) -> bool:
+    """Whether the event changes what the answer looks like.
+
+    An empty text block's start changes nothing: spending the throttle on it would hold back the
+    first delta, which usually arrives right behind it, for a whole interval.
+    """
+    if event.type == "content_block_delta":
+        return True
+    if event.type == "content_block_start":
+        block = event.content_block
+        return block.type != "text" or bool(block.text)
+    return False
 
 
 def _terminal_text(event: Any) -> str:
