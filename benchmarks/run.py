@@ -1,0 +1,519 @@
+"""What `%%claude` costs on top of the SDK, and what it sends the frontend: `benchmarks/run.py [--quick]`.
+
+Everything runs on the package's own simulator at full speed (pace 0), with the real SDK and a real
+`InteractiveShell`. The simulator is served from a child process (see remote.py): a real API is remote,
+and served from this process the simulator's own work would be counted in every time measured here.
+The magic reaches it as it would reach the API (`backend = "api"`, `ANTHROPIC_BASE_URL`), the bare SDK
+through `claude_magic.client()`. Rates are set, and arrival times taken, by a proxy in that child
+process, in front of the simulator (remote.py says why the simulator's own `pace` is not used).
+
+1. Streaming overhead. One 20 000-delta answer (`--max-tokens 30000`, `--no-history`, so every run is
+   the same request), timed as a whole `%%claude` cell under `capture_output()` in "widget" and in
+   "display" mode, and as the bare SDK loop (`messages.stream`, drain `text_stream`,
+   `get_final_message()`) sending the very body the cell sent (read back from the simulator, after one
+   cell to warm up). Rounds run bare, widget and display, each round starting with the next one; the
+   figure is the median over the rounds of cell time / bare time in the same round (runs side by
+   side, so that drifts in the machine's load cancel out). Also shown: the same in CPU time, and the
+   quickest cell over the quickest bare run (load only ever adds time).
+
+2. Display updates per second of answer time, at 50, 500 and 5 000 deltas/s (about 3 s of answer
+   each). An update is what the frontend would receive: in display mode each display-handle update,
+   in widget mode each change of the Output widget's `outputs` and the final display-handle update.
+   Those from the first delta on are counted and divided by the answer time: from the first delta
+   (as the proxy hands it over) to the last update. The rate of deltas shown is the proxy's, first
+   delta to `message_stop`. The last update must hold the whole answer, then the footer.
+
+3. Latency from the first delta to the first update that shows it (contains its text): answers at a
+   real model's 50 deltas/s, the first delta timed by the proxy as it hands it to the client's socket,
+   the updates timed as they are published (the shell's display publisher, the widget's trait
+   observer), on the one monotonic clock of the machine. Nothing in the SDK or the package is patched.
+   Median and worst of the runs, per mode.
+
+4. History growth: 200 consecutive turns in one chat (50-word answers), each cell with its own cell
+   id as in JupyterLab. The magic's own work in a turn is the cell's CPU time minus that of the bare
+   SDK sending the very body the cell sent (history and prompt, read back from the simulator) for the
+   same answer: CPU time of this thread, where both run, leaves out the HTTP round trip and whatever
+   else the machine is doing, and the subtraction the SDK's own work. What is left is the magic's
+   share (IPython's running of the cell included), of which the history is the part that can grow.
+   Each turn runs cell and bare SDK alternately, 5 times each (a cell run again replaces its own
+   exchange, so it sends the same request); the figure compares the median of the differences over
+   the last 20 turns with that over the first 20. Then the turns again, once each, under
+   tracemalloc: the peak above the start, less the chat's own size (its messages, measured deeply),
+   must stay under 50 MB.
+
+5. `%load_ext claude_magic` in a fresh process with IPython imported and a shell made before timing;
+   median of a few processes, and whether `anthropic` got imported (it must be lazy).
+
+6. A notebook of 20 `%%claude` cells run by nbclient vs the same notebook with plain SDK calls
+   (keeping the conversation, printing the text as it streams), the same answers queued for both and
+   the same setup cell first: the question cells' execution times as nbclient records them (kernel
+   start and setup excluded). The magic's cells show a widget (display "auto" in a kernel). No target.
+
+The exit status is 0 whenever the benchmark ran, targets met or not; 1 if an answer came out wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import ipywidgets
+import nbformat
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+from nbclient import NotebookClient
+from remote import RemoteSimulator, through_proxy
+from traitlets.config import Config
+
+import claude_magic
+from claude_magic.simulator import Reply
+
+MODEL = "claude-sonnet-5-5"
+MODES = ("widget", "display")
+RATES = (50, 500, 5000)
+LATENCY_PACE = 50
+HISTORY_ANSWER_WORDS = 50
+NOTEBOOK_ANSWER_WORDS = 300
+
+
+@dataclass(frozen=True)
+class Sizes:
+    overhead_deltas: int
+    overhead_rounds: int
+    rate_seconds: float
+    latency_runs: int
+    history_turns: int
+    history_window: int
+    history_repeats: int
+    load_runs: int
+    notebook_cells: int
+
+
+FULL = Sizes(20_000, 9, 3.0, 9, 200, 20, 5, 5, 20)
+QUICK = Sizes(2_000, 3, 1.0, 3, 16, 5, 2, 2, 3)
+
+
+@dataclass
+class Row:
+    metric: str
+    measured: str
+    target: str = ""
+    ok: bool | None = None
+    wrong: bool = False  # the answer itself came out wrong, not merely slow
+
+
+@dataclass
+class Update:
+    """One message the frontend would get for the cell, and when."""
+
+    time: float
+    markdown: str
+
+
+@dataclass
+class Took:
+    """Seconds on the wall clock, and of CPU in this thread (where the cell and the SDK both run)."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+
+
+@contextlib.contextmanager
+def timing() -> Iterator[Took]:
+    took = Took()
+    wall, cpu = time.perf_counter(), time.thread_time()
+    yield took
+    took.wall, took.cpu = time.perf_counter() - wall, time.thread_time() - cpu
+
+
+@dataclass
+class Cell:
+    took: Took
+    updates: list[Update]
+
+
+def words(count: int) -> str:
+    return " ".join(f"w{i}" for i in range(count))
+
+
+class Bench:
+    """A real shell with the extension loaded, talking to the remote simulator as if it were the API."""
+
+    def __init__(self, remote: RemoteSimulator):
+        self.remote = remote
+        config = Config()
+        config.HistoryManager.hist_file = ":memory:"  # leave the user's IPython history alone
+        self.shell = InteractiveShell.instance(config=config)
+        self.shell.run_line_magic("load_ext", "claude_magic")
+        self.shell.run_line_magic("config", 'ClaudeMagics.backend = "api"')
+        self.magics = self.shell.magics_manager.registry["ClaudeMagics"]
+        self._recording: list[Update] | None = None
+        ipywidgets.Widget.on_widget_constructed(self._watch_widget)
+        # The SDK's types make a heap that takes a full collection ~0.4 s: set aside what exists now, so
+        # that the collection before each timed run is quick and none lands, at random, inside one.
+        claude_magic.client()
+        gc.collect()
+        gc.freeze()
+
+    def point_at(self, url: str) -> Any:
+        """Point the magic at `url`, and return a bare SDK client pointed there too."""
+        os.environ["ANTHROPIC_BASE_URL"] = url
+        return claude_magic.client(max_retries=0)
+
+    def cell(self, source: str, mode: str, reply: Reply, *, record: bool = False,
+             cell_id: str | None = None) -> Cell:
+        self.magics.display = mode
+        self.shell.parent_header = {"metadata": {"cellId": cell_id}} if cell_id else {}
+        self.remote.queue(reply)
+        gc.collect()
+        self._recording = [] if record else None
+        with capture_output():
+            if record:
+                self._watch_publisher()
+            with timing() as took:
+                result = self.shell.run_cell(source)
+        updates, self._recording = self._recording or [], None
+        if result.error_in_exec is not None:
+            raise RuntimeError(f"the cell failed: {result.error_in_exec}")
+        return Cell(took, updates)
+
+    def _watch_publisher(self) -> None:
+        publisher = self.shell.display_pub
+        publish = publisher.publish
+
+        def recording(data: dict[str, Any], *args: Any, update: bool = False, **kwargs: Any) -> None:
+            if update:
+                self._note(data.get("text/markdown", ""))
+            publish(data, *args, update=update, **kwargs)
+
+        publisher.publish = recording
+
+    def _watch_widget(self, widget: Any) -> None:
+        if self._recording is not None and isinstance(widget, ipywidgets.Output):
+            widget.observe(lambda change: self._note(_markdown_of(change["new"])), names="outputs")
+
+    def _note(self, markdown: str) -> None:
+        if self._recording is not None:
+            self._recording.append(Update(time.monotonic(), markdown))
+
+
+def _markdown_of(outputs: tuple[dict[str, Any], ...]) -> str:
+    return outputs[-1]["data"].get("text/markdown", "") if outputs else ""
+
+
+def bare_stream(client: Any, remote: RemoteSimulator, reply: Reply, request: dict[str, Any]) -> Took:
+    remote.queue(reply)
+    gc.collect()
+    with timing() as took, client.messages.stream(**request) as stream:
+        for _ in stream.text_stream:
+            pass
+        stream.get_final_message()
+    return took
+
+
+def sent(remote: RemoteSimulator, runs: int) -> dict[str, Any]:
+    """The request that each of the `runs` since the last call sent: the bare SDK sends what the cell sent."""
+    bodies = remote.bodies()
+    if len(bodies) != runs or any(body != bodies[0] for body in bodies):
+        raise RuntimeError(f"the {runs} runs compared did not each send the same request")
+    return {name: value for name, value in bodies[0].items() if name != "stream"}
+
+
+def streaming_overhead(bench: Bench, sizes: Sizes) -> list[Row]:
+    client = bench.point_at(bench.remote.url)
+    reply = Reply.text(words(sizes.overhead_deltas))
+    source = "%%claude --no-history --max-tokens 30000\nCount."
+    bench.remote.bodies()
+    bench.cell(source, "widget", reply)  # warms up, and says what the bare SDK is to send
+    request = sent(bench.remote, 1)
+    runs = {"bare": lambda: bare_stream(client, bench.remote, reply, request),
+            **{mode: lambda mode=mode: bench.cell(source, mode, reply).took for mode in MODES}}
+    times: dict[str, list[Took]] = {name: [] for name in runs}
+    names = [*runs]
+    for number in range(sizes.overhead_rounds):
+        # Each round starts with the next one, so that none is always the first, or always after another.
+        start = number % len(names)
+        for name in names[start:] + names[:start]:
+            times[name].append(runs[name]())
+        if sent(bench.remote, 1 + len(MODES)) != request:
+            raise RuntimeError("the cells' request changed between runs")
+    rows = []
+    bare = times["bare"]
+    for mode in MODES:
+        pairs = list(zip(times[mode], bare))
+        ratio = statistics.median(cell.wall / base.wall for cell, base in pairs)
+        cpu = statistics.median(cell.cpu / base.cpu for cell, base in pairs)
+        quickest = min(cell.wall for cell, _ in pairs) / min(base.wall for _, base in pairs)
+        rows.append(Row(
+            f"streaming overhead, {mode} ({sizes.overhead_deltas:,} deltas)",
+            f"{ratio:.3f}× (cell {statistics.median(t.wall for t in times[mode]):.2f} s vs bare SDK "
+            f"{statistics.median(t.wall for t in bare):.2f} s, medians of {sizes.overhead_rounds} rounds; "
+            f"in CPU time {cpu:.3f}×; quickest runs {quickest:.3f}×)",
+            "≤ 1.10×", ratio <= 1.10,
+        ))
+    return rows
+
+
+def update_rates(bench: Bench, sizes: Sizes) -> list[Row]:
+    bench.point_at(bench.remote.proxy_url)
+    rows = []
+    for rate in RATES:
+        bench.remote.pace(rate)
+        count = int(rate * sizes.rate_seconds)
+        text = words(count)
+        for mode in MODES:
+            cell = bench.cell(f"%%claude --no-history --max-tokens {count + 10}\nCount.", mode,
+                              through_proxy(Reply.text(text)), record=True)
+            (first, stop), = bench.remote.passages()
+            sent = [update for update in cell.updates if update.time >= first]
+            # Until the last update, which is later than message_stop when the client lags behind.
+            seconds = sent[-1].time - first
+            per_second = len(sent) / seconds
+            kilobytes = sum(len(update.markdown.encode()) for update in sent) / 1e3
+            last = cell.updates[-1].markdown
+            complete = last.startswith(f"{text}\n\n<sub>") and last.endswith("</sub>")
+            rows.append(Row(
+                f"updates/s at {rate:,} deltas/s, {mode}",
+                f"{per_second:.1f}/s ({len(sent)} in {seconds:.2f} s, deltas at "
+                f"{(count - 1) / (stop - first):,.0f}/s, {kilobytes:,.1f} kB "
+                f"of markdown; last update {'holds the whole answer' if complete else 'INCOMPLETE'})",
+                "≤ 15/s, last complete", per_second <= 15 and complete, wrong=not complete,
+            ))
+    return rows
+
+
+def first_update_latency(bench: Bench, sizes: Sizes) -> list[Row]:
+    bench.point_at(bench.remote.proxy_url)
+    bench.remote.pace(LATENCY_PACE)
+    showing: dict[str, list[float]] = {mode: [] for mode in MODES}
+    any_update: dict[str, list[float]] = {mode: [] for mode in MODES}
+    for _ in range(sizes.latency_runs):
+        for mode in MODES:
+            cell = bench.cell("%%claude --no-history\nCount.", mode, through_proxy(Reply.text(words(10))),
+                              record=True)
+            (first, _), = bench.remote.passages()
+            showing[mode].append(next(u.time for u in cell.updates if "w0" in u.markdown) - first)
+            any_update[mode].append(next(u.time for u in cell.updates if u.time >= first) - first)
+    rows = []
+    for mode, values in showing.items():
+        earlier = statistics.median(any_update[mode])
+        blank = (f"; an update without it comes first, after {earlier * 1000:.1f} ms"
+                 if earlier < min(values) else "")
+        rows.append(Row(
+            f"first delta → first update showing it, {mode}",
+            f"{statistics.median(values) * 1000:.1f} ms median, {max(values) * 1000:.1f} ms worst "
+            f"({len(values)} runs at {LATENCY_PACE} deltas/s{blank})",
+            "≤ 50 ms", max(values) <= 0.050,
+        ))
+    return rows
+
+
+def history_growth(bench: Bench, sizes: Sizes) -> list[Row]:
+    client = bench.point_at(bench.remote.url)
+    reply = Reply.text(words(HISTORY_ANSWER_WORDS))
+
+    def conversation(timed: bool) -> list[list[tuple[float, float]]]:
+        """Each turn's (cell, bare SDK) CPU seconds, run in alternation a few times, when `timed`."""
+        with capture_output():
+            bench.shell.run_line_magic("claude", "reset")
+        bench.remote.bodies()
+        turns = []
+        for turn in range(sizes.history_turns):
+            # Cells have ids, as in JupyterLab: running one again replaces its exchange, so every run of
+            # a turn sends the same request.
+            source = f"%%claude\nTurn {turn}: carry on."
+            cell = bench.cell(source, "display", reply, cell_id=f"turn-{turn}").took.cpu
+            if timed:
+                request = sent(bench.remote, 1)
+                pairs = []
+                for _ in range(sizes.history_repeats):
+                    bare = bare_stream(client, bench.remote, reply, request).cpu
+                    pairs.append((cell, bare))
+                    cell = bench.cell(source, "display", reply, cell_id=f"turn-{turn}").took.cpu
+                if sent(bench.remote, 2 * sizes.history_repeats) != request:
+                    raise RuntimeError("the bare SDK did not send the cell's request")
+                turns.append(pairs)
+        return turns
+
+    turns = conversation(timed=True)
+    window = sizes.history_window
+    first, last = (statistics.median(cell - bare for pairs in part for cell, bare in pairs)
+                   for part in (turns[:window], turns[-window:]))
+    bare_first, bare_last = (statistics.median(bare for pairs in part for _, bare in pairs)
+                             for part in (turns[:window], turns[-window:]))
+
+    gc.collect()
+    tracemalloc.start()
+    start = tracemalloc.get_traced_memory()[0]
+    conversation(timed=False)
+    peak = tracemalloc.get_traced_memory()[1] - start
+    tracemalloc.stop()
+    size = deep_size(claude_magic.history())
+    beyond = (peak - size) / 2**20
+    return [
+        Row(f"magic's own time per turn, last {window} / first {window} of {sizes.history_turns}",
+            f"{last / first:.2f}× ({first * 1000:.1f} → {last * 1000:.1f} ms of CPU; "
+            f"the bare SDK's {bare_first * 1000:.1f} → {bare_last * 1000:.1f} ms)",
+            "≤ 1.5×", last / first <= 1.5),
+        Row(f"memory beyond the history, {sizes.history_turns} turns",
+            f"{beyond:.1f} MB (peak {peak / 2**20:.1f} MB above the start, history {size / 2**20:.2f} MB)",
+            "< 50 MB", beyond < 50),
+    ]
+
+
+def deep_size(obj: Any, seen: set[int] | None = None) -> int:
+    """Bytes held by `obj` and everything it refers to, each object counted once."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, dict):
+        size += sum(deep_size(key, seen) + deep_size(value, seen) for key, value in obj.items())
+    elif isinstance(obj, list | tuple | set):
+        size += sum(deep_size(item, seen) for item in obj)
+    elif hasattr(obj, "__dict__"):
+        size += deep_size(vars(obj), seen)
+    return size
+
+
+LOAD = """\
+import sys, time
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+config = Config()
+config.HistoryManager.hist_file = ":memory:"
+shell = InteractiveShell.instance(config=config)
+started = time.perf_counter()
+shell.run_line_magic("load_ext", "claude_magic")
+print(time.perf_counter() - started, "anthropic" in sys.modules)
+"""
+
+
+def load_time(sizes: Sizes) -> list[Row]:
+    runs = []
+    for _ in range(sizes.load_runs):
+        out = subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True, check=True).stdout
+        seconds, imported = out.split()
+        runs.append((float(seconds), imported == "True"))
+    seconds = statistics.median(seconds for seconds, _ in runs)
+    eager = any(imported for _, imported in runs)
+    return [
+        Row("%load_ext claude_magic, fresh process", f"{seconds * 1000:.0f} ms (median of {len(runs)})",
+            "< 300 ms", seconds < 0.3),
+        Row("anthropic imported by %load_ext", "yes" if eager else "no", "no", not eager),
+    ]
+
+
+# Both notebooks start alike: the SDK imported and a client built, which the magic would otherwise do
+# in its first question cell.
+SETUP = "import claude_magic\n%load_ext claude_magic\nclient = claude_magic.client()\nmessages = []"
+MAGIC_CELL = "%%claude\nQuestion {number}: tell me more."
+SDK_CELL = """\
+messages.append({{"role": "user", "content": "Question {number}: tell me more."}})
+with client.messages.stream(model="{model}", max_tokens=2048, messages=messages) as stream:
+    for text in stream.text_stream:
+        print(text, end="")
+    messages.append({{"role": "assistant", "content": stream.get_final_text()}})
+"""
+
+
+def notebooks(bench: Bench, sizes: Sizes) -> list[Row]:
+    bench.point_at(bench.remote.url)  # the kernels inherit the environment
+    magic, sdk = (run_notebook(bench.remote, cell, sizes.notebook_cells) for cell in (MAGIC_CELL, SDK_CELL))
+    return [Row(
+        f"nbclient, {sizes.notebook_cells} question cells: %%claude / plain SDK",
+        f"{sum(magic) / sum(sdk):.2f}× ({sum(magic):.2f} s vs {sum(sdk):.2f} s; a cell: first "
+        f"{magic[0] * 1000:.0f} vs {sdk[0] * 1000:.0f} ms, median {statistics.median(magic) * 1000:.0f} vs "
+        f"{statistics.median(sdk) * 1000:.0f} ms)",
+        "(no target)",
+    )]
+
+
+def run_notebook(remote: RemoteSimulator, cell: str, count: int) -> list[float]:
+    """Seconds each question cell took to execute, as nbclient records it."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(SETUP)] + [
+        nbformat.v4.new_code_cell(cell.format(number=number, model=MODEL)) for number in range(count)
+    ]
+    remote.queue(*[Reply.text(words(NOTEBOOK_ANSWER_WORDS))] * count)
+    # The kernel's stderr holds only its warning about unencrypted TCP; what cells print comes by iopub.
+    NotebookClient(notebook, timeout=600, kernel_name="python3", record_timing=True).execute(
+        stderr=subprocess.DEVNULL
+    )
+    for output in (output for question in notebook.cells for output in question.outputs):
+        if output.output_type == "error":
+            raise RuntimeError(f"a notebook cell failed: {output.ename}: {output.evalue}")
+    return [_duration(question.metadata.execution) for question in notebook.cells[1:]]
+
+
+def _duration(execution: dict[str, str]) -> float:
+    started = datetime.fromisoformat(execution["iopub.execute_input"].replace("Z", "+00:00"))
+    ended = datetime.fromisoformat(execution["shell.execute_reply"].replace("Z", "+00:00"))
+    return (ended - started).total_seconds()
+
+
+@contextlib.contextmanager
+def api_environment(url: str) -> Iterator[None]:
+    """The environment under which the magic, its kernels and the bare SDK all reach the simulator."""
+    names = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
+    saved = {name: os.environ.pop(name, None) for name in names}
+    os.environ.update(ANTHROPIC_API_KEY="benchmark-no-key", ANTHROPIC_BASE_URL=url)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+
+
+def table(rows: list[Row]) -> str:
+    cells = [("metric", "measured", "target", "ok?")] + [
+        (row.metric, row.measured, row.target, {True: "yes", False: "NO", None: "–"}[row.ok]) for row in rows
+    ]
+    widths = [max(len(line[column]) for line in cells) for column in range(4)]
+    lines = [" | ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in cells]
+    lines.insert(1, "-+-".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, to prove it works")
+    sizes = QUICK if parser.parse_args(argv).quick else FULL
+    rows: list[Row] = []
+    with RemoteSimulator() as remote, api_environment(remote.url):
+        bench = Bench(remote)
+        for name, measure in (
+            ("streaming overhead", lambda: streaming_overhead(bench, sizes)),
+            ("display update rates", lambda: update_rates(bench, sizes)),
+            ("first-update latency", lambda: first_update_latency(bench, sizes)),
+            ("history growth", lambda: history_growth(bench, sizes)),
+            ("%load_ext time", lambda: load_time(sizes)),
+            ("nbclient notebooks", lambda: notebooks(bench, sizes)),
+        ):
+            started = time.perf_counter()
+            rows.extend(measure())
+            print(f"… {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    print(table(rows))
+    judged = [row for row in rows if row.ok is not None]
+    missed = [row.metric for row in judged if not row.ok]
+    print(f"summary: {len(judged) - len(missed)}/{len(judged)} targets met"
+          + (f"; missed: {'; '.join(missed)}" if missed else ""))
+    return 1 if any(row.wrong for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
