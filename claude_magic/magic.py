@@ -71,7 +71,7 @@ class ClaudeMagics(Magics):
 
     @no_var_expand
     @magic_arguments()
-    @argument("command", nargs="*", help="Line mode only: history | reset [NAME] | undo | chats | models.")
+    @argument("command", nargs="*", help=f"Line mode only: {' | '.join(COMMANDS)} (reset takes a chat NAME).")
     @argument("-m", "--model", help="Model for this cell (default: ClaudeMagics.model).")
     @argument("--max-tokens", type=int, help="Longest answer in tokens (default: ClaudeMagics.max_tokens).")
     @argument("-s", "--system", help="System prompt: text in quotes, or $NAME of a variable holding it.")
