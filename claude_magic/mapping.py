@@ -80,20 +80,11 @@ class Mapper:
             if not isinstance(result, Failed):
                 self.session.ledger.add(f"--map{' --batch' if batch else ''}", result, batch=batch)
         answers = [result if isinstance(result, Failed) else text_of(result) for result in results]
-        failed = sum(isinstance(result, Failed) for result in results)
         output = aligned(value, answers)
         namespace["last_map"] = aligned(value, results)
         if options.out:
             namespace[options.out] = output
-        rows = [f"| {n} | {preview(p, 50)} | {preview(str(a), 70)} |" for n, (p, a) in enumerate(zip(prompts, answers))]
-        progress.finish(
-            f"✓ {len(results) - failed} of {len(results)} answered"
-            + (f" · ⚠ {failed} failed" if failed else "")
-            + f" · {time.monotonic() - started:.1f} s · texts in `{options.out or 'last_map'}`"
-            + ("" if options.out else " (Messages)")
-            + "\n\n| # | prompt | answer |\n|---:|---|---|\n" + "\n".join(rows[:10])
-            + (f"\n\n… and {len(rows) - 10} more" if len(rows) > 10 else "")
-        )
+        progress.finish(_summary(prompts, answers, time.monotonic() - started, options.out))
         return output
 
     def _concurrent(self, client: Any, requests: list[dict[str, Any]], progress: Progress) -> list[Any]:
@@ -165,6 +156,16 @@ class Mapper:
         stopped = [Failed("stopped") if isinstance(r, Failed) and r.error == "not asked" else r for r in results]
         self.session.shell.user_ns["last_map"] = stopped
         progress.finish(f"⏹ stopped: {sum(not isinstance(r, Failed) for r in stopped)} of {len(stopped)} answered")
+
+
+def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | None) -> str:
+    """How it went in a line, where the results are, and the first rows of prompts and answers."""
+    failed = sum(isinstance(answer, Failed) for answer in answers)
+    line = f"✓ {len(answers) - failed} of {len(answers)} answered" + (f" · ⚠ {failed} failed" if failed else "")
+    line += f" · {seconds:.1f} s · " + (f"texts in `{out}`, " if out else "") + "Messages in `last_map`"
+    rows = [f"| {n} | {preview(p, 50)} | {preview(str(a), 70)} |" for n, (p, a) in enumerate(zip(prompts, answers))]
+    more = f"\n\n… and {len(rows) - 10} more" if len(rows) > 10 else ""
+    return f"{line}\n\n| # | prompt | answer |\n|---:|---|---|\n" + "\n".join(rows[:10]) + more
 
 
 class _BatchState:
