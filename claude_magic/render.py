@@ -154,7 +154,7 @@ class AnswerView:
         self._guard(lambda: setattr(self, "_surface", _SURFACES[mode](bundle(status))))
 
     def status(self, text: str) -> None:
-        self._guard(lambda: self._surface.show(bundle(self._join(self.done, text))))
+        self._draw(text)
 
     def on_event(self, event: Any, snapshot: Callable[[], Any]) -> None:
         """Called for every SDK stream event; renders the snapshot when the throttle allows."""
@@ -165,7 +165,7 @@ class AnswerView:
             if text:
                 self._guard(lambda: self._surface.delta(text))
         elif _shows_something(event) and self.throttle.ready():
-            self._guard(lambda: self._surface.show(bundle(self._join(self.done, markdown_of(snapshot())))))
+            self._draw(markdown_of(snapshot()))
 
     def show_message(self, message: Any) -> None:
         """A whole answer at once (a replayed one): drawn now, whatever the throttle says."""
@@ -173,7 +173,7 @@ class AnswerView:
         if self._text_mode:
             self._guard(lambda: self._surface.delta(markdown))
         else:
-            self._guard(lambda: self._surface.show(bundle(self._join(self.done, markdown))))
+            self._draw(markdown)
 
     def add_round(self, markdown: str) -> None:
         self.done = self._join(self.done, markdown)
@@ -187,6 +187,10 @@ class AnswerView:
         if self._surface is not None and self._guard(lambda: self._surface.final(data, footer)):
             return
         print(data["text/plain"])
+
+    def _draw(self, markdown: str) -> None:
+        """Show the finished rounds and then `markdown`, in place of what was shown before."""
+        self._guard(lambda: self._surface.show(bundle(self._join(self.done, markdown))))
 
     @staticmethod
     def _join(*parts: str) -> str:

@@ -158,11 +158,12 @@ class Session:
                         "asking for more.\nRe-ask more precisely, or allow more with "
                         "`%config ClaudeMagics.max_tool_rounds = N`."
                     )
+                asked = markdown_of(message)
                 calls = ", ".join(f"`{b.name}`" for b in message.content if b.type == "tool_use")
-                view.status(f"{markdown_of(message)}\n\n⚙ Running {calls}…")
+                view.status(f"{asked}\n\n⚙ Running {calls}…")
                 results = run_calls(message, options.tools)
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
-                view.add_round(f"{markdown_of(message)}\n\n{results_markdown(results)}")
+                view.add_round(f"{asked}\n\n{results_markdown(results)}")
         except KeyboardInterrupt:
             self._conclude(view, run, "⏹ stopped", options)
             raise Stopped("stopped by you; the partial answer is kept in `last_message`.") from None
@@ -218,10 +219,9 @@ class Session:
     def _stream(self, client: Any, request: dict[str, Any], view: AnswerView, run: _Run) -> Any:
         policy = RetryPolicy(max_retries=self.settings.max_retries, max_wait=self.settings.max_retry_wait,
                              random=self.random, sleep=self.sleep)
-        attempts = 0
+        run.attempts = 0  # counted per request: each tool round has its own retries
         while True:
-            attempts += 1
-            run.attempts = attempts
+            run.attempts += 1
             run.stream = None
             try:
                 with client.messages.stream(**request) as stream:
@@ -240,9 +240,9 @@ class Session:
             except Exception as exc:
                 midstream = run.stream is not None
                 again = self.settings.retry_midstream and broke_midstream(exc) if midstream else retryable(exc)
-                if not again or attempts > policy.max_retries:
+                if not again or run.attempts > policy.max_retries:
                     raise
-                policy.wait(exc, attempts, view.status)
+                policy.wait(exc, run.attempts, view.status)
                 run.retries += 1
 
     def _conclude(self, view: AnswerView, run: _Run, state: str | None, options: Options) -> None:
