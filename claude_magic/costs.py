@@ -1,7 +1,8 @@
 """What a notebook's questions cost: token totals per chat and model, priced from one small table.
 
-Prices go stale, so they live here alone and `%config ClaudeMagics.prices = {...}` overrides or adds
-to them; a model with no price says so rather than showing a wrong number.
+Prices go stale, so they live in the model table (models.py) alone, and
+`%config ClaudeMagics.prices = {...}` overrides or adds to them; a model with no price says so rather
+than showing a wrong number.
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-# USD per million tokens. Cache writes are the 5-minute kind (1.25 × input); reads are 0.1 × input.
-PRICES: dict[str, dict[str, float]] = {
-    "claude-opus-4-5": {"input": 5.0, "output": 25.0, "cache_write": 6.25, "cache_read": 0.50},
-    "claude-sonnet-4-5": {"input": 3.0, "output": 15.0, "cache_write": 3.75, "cache_read": 0.30},
-    "claude-haiku-4-5": {"input": 1.0, "output": 5.0, "cache_write": 1.25, "cache_read": 0.10},
-}
+from .models import prices
+
+# USD per million tokens, from the model table (models.py, with its source and date).
+PRICES: dict[str, dict[str, float]] = prices()
 KINDS = ("input", "output", "cache_read", "cache_write")
 
 
