@@ -482,15 +482,14 @@ def test_stop_sequences_end_the_answer_before_them(client, sim):
     assert "- **" in text and "```" not in text
 
 
-def test_a_huge_answer_streams_fast_one_word_per_delta(sim):
+def test_a_huge_answer_streams_one_word_per_delta(sim):
+    # How fast is benchmarks/run.py's business (timed asserts flake on a busy machine).
     sim.queue(Reply.text("a " * 20000))
     request = {"model": MODEL, "max_tokens": 20000, "messages": PROMPT, "stream": True}
-    started = time.monotonic()
     with httpx2.stream(
         "POST", f"{sim.url}/v1/messages", json=request, headers={"x-api-key": "k"}
     ) as response:
         body = response.read()
-    assert time.monotonic() - started < 1.5
     assert body.count(b'"type":"text_delta"') == 20000
     assert b'"stop_reason":"end_turn"' in body
 
