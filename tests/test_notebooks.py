@@ -321,3 +321,44 @@ def test_a_saved_notebook_never_contains_the_api_key(tmp_path, monkeypatch):
     assert secret not in text and "SAVED-NOTEBOOK-SECRET" not in text
     assert sim.requests and all(secret not in repr(r) for r in sim.requests)
     assert "sk-ant-" in shown(saved.cells[4].outputs[-1])  # the kernel had the key; nothing saved it
+
+
+def test_serving_streams_chunks_events_errors_cancel_and_shutdown(executed):
+    import ast
+    import json
+
+    nb = executed("09_serving_streams.ipynb")
+    assert not [o for c in code_cells(nb) for o in c.outputs if o.get("name") == "stderr"], "the server logged"
+    plain = text(cell(nb, "arrival_table(arrivals)"))
+    assert "200 text/plain" in plain
+    arrived = [int(ms) for ms in re.findall(r"^\| \d+ \| (\d+) \| `", plain, re.MULTILINE)]
+    assert len(arrived) == 10 and arrived == sorted(arrived) and len(set(arrived)) >= 3
+
+    sse = text(cell(nb, "received, content_type = await events("))
+    assert sse.startswith("content-type: text/event-stream")
+    names = re.findall(r"^event: (\w+)$", sse, re.MULTILINE)
+    data = [json.loads(line) for line in re.findall(r"^data: (.*)$", sse, re.MULTILINE)]
+    assert len(names) == len(data) > 3 and names[-1] == "done" and set(names[:-1]) == {"text"}
+    assert "".join(d["text"] for d in data[:-1]).startswith("Offline answer to “In one sentence")
+    assert data[-1]["stop_reason"] == "end_turn"
+    assert data[-1]["usage"]["output_tokens"] == len(data) - 1 and data[-1]["usage"]["input_tokens"] > 0
+
+    broken = text(cell(nb, "FAULTS = {"))
+    endings = re.findall(r"^(.+): (\d+) text events, then\n  event: (\w+)\n  data: (.*)$", broken, re.MULTILINE)
+    assert [ending[:3] for ending in endings] == [
+        ("error event (overloaded)", "5", "error"),
+        ("dropped connection", "5", "error"),
+        ("body stops without message_stop", "5", "error"),
+    ]
+    assert [json.loads(ending[3])["type"] for ending in endings] == [
+        "overloaded_error", "RemoteProtocolError", "incomplete",
+    ]
+    assert text(cell(nb, "response = await http.get(")).startswith("200 '## Explain backpressure")
+
+    hung_up = text(cell(nb, "if chunks == 2"))
+    assert "the client hung up" in hung_up and "after 2 chunks" in hung_up
+    served = ast.literal_eval(re.search(r"after the request: (\{.*\})", hung_up).group(1))
+    assert served["ended"] == "cancelled" and served["upstream closed"] is True and 2 <= served["chunks"] <= 5
+
+    closed = text(cell(nb, "refused = True"))
+    assert "server thread alive: False" in closed and "port refuses connections: True" in closed
