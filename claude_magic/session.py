@@ -13,6 +13,7 @@ from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
+from .failures import broke_midstream, retryable
 from .render import (
     RAW_EVENTS,
     AnswerView,
@@ -25,7 +26,7 @@ from .render import (
     timeline,
 )
 from .replay import ReplayStore
-from .retry import RetryPolicy, broke_midstream, retryable
+from .retry import RetryPolicy
 from .tools import definitions, results_markdown, run_calls
 
 _COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config")
@@ -76,12 +77,27 @@ class _Run:
         self.rounds: list[Any] = []
         self.replayed: list[Any] = []
         self.events: list[tuple[float, str, Any, int]] | None = [] if record_events else None
+        self.best_partial: Any = None  # the longest answer of this round's broken attempts, if retried
 
-    def snapshot(self) -> Any | None:
+    def current(self) -> Any | None:
+        """The live stream's Message so far."""
         try:
             return self.stream.current_message_snapshot if self.stream is not None else None
         except AssertionError:  # the stream broke before message_start
             return None
+
+    def keep_partial(self) -> None:
+        """Before a broken attempt is retried: keep its answer if it got further than the others."""
+        current = self.current()
+        if current is not None and (self.best_partial is None or _size(current) > _size(self.best_partial)):
+            self.best_partial = current
+
+    def snapshot(self) -> Any | None:
+        """The round's Message: the finished one, else the furthest any attempt got."""
+        current = self.current()
+        if current is not None and current.stop_reason is not None or self.best_partial is None:
+            return current
+        return current if current is not None and _size(current) > _size(self.best_partial) else self.best_partial
 
     def messages(self) -> list[Any]:
         """Every round's Message, the one in progress (or broken) included."""
@@ -90,6 +106,10 @@ class _Run:
 
     def elapsed(self) -> float:
         return self.clock() - self.started
+
+
+def _size(message: Any) -> int:
+    return len(markdown_of(message))
 
 
 class Session:
@@ -165,14 +185,16 @@ class Session:
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
                 view.add_round(f"{asked}\n\n{results_markdown(results)}")
         except KeyboardInterrupt:
+            kept = bool(run.messages())
             self._conclude(view, run, "⏹ stopped", options)
-            raise Stopped("stopped by you; the partial answer is kept in `last_message`.") from None
-        except Exception as exc:  # noqa: BLE001 - every failure must still leave the cell in order
+            raise Stopped("stopped by you; the answer so far is kept in `last_message`." if kept else
+                          "stopped by you before any answer arrived; `last_message` is unchanged.") from None
+        except Exception as exc:  # every failure must still leave the cell in order
             partial = run.snapshot() is not None
             self._conclude(view, run, "⚠ incomplete" if partial else "✗ failed", options)
             detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout,
                              attempts=run.attempts, partial=partial)
-            raise ClaudeMagicError(detail) from None
+            raise ClaudeMagicError(detail) from exc
         self._conclude(view, run, None, options)
         if options.history:
             self._record(chat, turns, message, cell_id)
@@ -220,6 +242,7 @@ class Session:
         policy = RetryPolicy(max_retries=self.settings.max_retries, max_wait=self.settings.max_retry_wait,
                              random=self.random, sleep=self.sleep)
         run.attempts = 0  # counted per request: each tool round has its own retries
+        run.best_partial = None
         while True:
             run.attempts += 1
             run.stream = None
@@ -242,6 +265,7 @@ class Session:
                 again = self.settings.retry_midstream and broke_midstream(exc) if midstream else retryable(exc)
                 if not again or run.attempts > policy.max_retries:
                     raise
+                run.keep_partial()
                 policy.wait(exc, run.attempts, view.status)
                 run.retries += 1
 

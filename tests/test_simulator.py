@@ -17,9 +17,9 @@ from pathlib import Path
 import anthropic
 import httpx2
 import pytest
+from conftest import FIXTURES
 
 from claude_magic.simulator import MODELS, Reply, Simulator, count_tokens
-from conftest import FIXTURES
 
 MODEL = "claude-sonnet-4-6"
 PROMPT = [{"role": "user", "content": "How do I reverse a list in Python?"}]
