@@ -59,6 +59,10 @@ class BadInput(ClaudeMagicError):
     """The cell or its options are wrong; nothing was sent."""
 
 
+class BadKeyword(BadInput, TypeError):
+    """`ask()` got a keyword it does not take, or a value of the wrong type: a TypeError, in one line."""
+
+
 class EndedEarly(Exception):
     """The body ended without `message_stop`: the SDK raises nothing, so this says it instead."""
 

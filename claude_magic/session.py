@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
@@ -200,17 +201,18 @@ class Session:
             self._record(chat, turns, message, cell_id)
         return message
 
-    def count(self, prompt: str | None, options: Options, cell_id: str | None = None) -> None:
+    def count(self, prompt: str | None, options: Options, cell_id: str | None = None) -> int:
         """Show what a cell would send and its input token count (from `count_tokens`), sending nothing else."""
         _chat, earlier, turns = self._turns(prompt, options, cell_id, reset=False)
         messages = [*earlier, *turns]
         if not messages:
             raise BadInput(f"Chat {options.chat!r} is empty: nothing would be sent but the new prompt.")
         request = self._request(options, earlier, turns)
-        counted = self.client().messages.count_tokens(
+        counted = self._call(lambda client: client.messages.count_tokens(
             **{key: value for key, value in request.items() if key in _COUNTED}
-        )
+        ))
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
+        return counted.input_tokens
 
     def _turns(self, prompt: str | None, options: Options, cell_id: str | None,
                reset: bool = True) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -218,7 +220,9 @@ class Session:
             self.conversations.reset(options.chat)
         chat = self.conversations[options.chat]
         earlier = chat.context_for(cell_id) if options.history and not options.new else []
-        return chat, earlier, [user_turn(prompt, options.context)] if prompt is not None else []
+        turns = [user_turn(prompt, options.context)] if prompt is not None else []
+        _check_sendable([turns, options.system])
+        return chat, earlier, turns
 
     @staticmethod
     def _request(options: Options, earlier: list[dict[str, Any]], turns: list[dict[str, Any]]) -> dict[str, Any]:
@@ -294,4 +298,26 @@ class Session:
             print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
 
     def models(self) -> list[Any]:
-        return list(self.client().models.list())
+        return self._call(lambda client: list(client.models.list()))
+
+    def _call(self, request: Callable[[Any], Any]) -> Any:
+        """One plain request (not a streamed answer), its failure told in one line like an answer's."""
+        client = self.client()
+        try:
+            return request(client)
+        except Exception as exc:
+            detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout, attempts=1,
+                             partial=False)
+            raise ClaudeMagicError(detail) from exc
+
+
+def _check_sendable(text: Any) -> None:
+    """What the user wrote must encode as UTF-8: a lone surrogate would fail inside the SDK."""
+    try:
+        json.dumps(text, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start:exc.end]
+        raise BadInput(
+            f"The prompt holds {bad!r}, which cannot be sent (a lone surrogate, as decoding bytes with "
+            "errors='surrogateescape' leaves): remove it, or decode the text with errors='replace'."
+        ) from exc

@@ -275,3 +275,65 @@ def test_a_broken_history_never_loses_the_answer(nb, monkeypatch):
     assert result.error_in_exec is None
     assert final_markdown(captured).startswith(ANSWER)
     assert text_of(nb.ns["last_message"]) == ANSWER and "could not record" in captured.stderr
+
+
+@pytest.mark.parametrize("cell", ["%claude models", "%%claude --count\nhi", "%claude tokens"])
+def test_plain_requests_to_an_unreachable_server_fail_in_one_line(nb, monkeypatch, cell):
+    start_chat(nb)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{port}")
+    result, captured = nb.run(cell)
+    shown = error_text(captured)
+    assert f"Cannot reach http://127.0.0.1:{port}" in shown and "Traceback" not in shown
+    assert type(result.error_in_exec.__cause__).__name__ == "APIConnectionError"
+
+
+@pytest.mark.parametrize("cell", ["%%claude --count\nhi {s}", "%%claude\nhi {s}", "%%claude -s $s\nhi"])
+def test_a_lone_surrogate_is_refused_in_one_line_before_any_request(nb, cell):
+    nb.ns["s"] = b"caf\xe9".decode("utf-8", errors="surrogateescape")
+    _, captured = nb.run(cell)
+    shown = error_text(captured)
+    assert "The prompt holds '\\udce9', which cannot be sent" in shown and "Traceback" not in shown
+    assert nb.sim.requests == [] and "last_message" not in nb.ns
+
+
+INTERRUPTED_IMPORT = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+class StopOnce:  # the user presses Stop while the SDK is being imported for the first time
+    fired = False
+    def find_spec(self, name, path=None, target=None):
+        if name == "anthropic.lib.tools" and not StopOnce.fired:
+            StopOnce.fired = True
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, StopOnce())
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "claude_magic")
+magics = shell.magics_manager.registry["ClaudeMagics"]
+magics.simulator_pace, magics.display = 0, "text"
+shell.run_cell("def f(q: str) -> str:\\n    'Look q up.'\\n    return 'x'")
+for attempt in ("first", "second"):
+    with capture_output() as captured:
+        result = shell.run_cell("%%claude --tools f\\nhi")
+    print(f"=== {attempt} {type(result.error_in_exec).__name__}")
+    print(captured.stdout)
+"""
+
+
+def test_a_stop_during_the_first_sdk_import_leaves_it_importable(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ANTHROPIC_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_IMPORT], capture_output=True, text=True, check=False,
+                          cwd=tmp_path, env=env)
+    first, second = done.stdout.split("=== second")
+    assert first.startswith("=== first Stopped") and "Run the cell again" in first and "Traceback" not in first
+    assert second.startswith(" NoneType") and "Traceback" not in second, done.stdout + done.stderr
