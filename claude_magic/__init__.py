@@ -76,6 +76,16 @@ def history(name: str = "default") -> list[dict[str, Any]]:
     return copy.deepcopy(_magics().session.conversations[name].messages())
 
 
+def chats() -> Any:
+    """The notebook's chats: index by name for one `Chat`; either displays as a table."""
+    return _magics().session.conversations
+
+
+def usage() -> Any:
+    """The tokens spent since the kernel started, by chat and model; displays as `%claude usage`'s table."""
+    return _magics().session.ledger
+
+
 def ask(prompt: str, **options: Any) -> Any:
     """Ask from code, exactly as a `%%claude` cell with the same options would; returns what it made.
 

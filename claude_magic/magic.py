@@ -12,6 +12,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
 from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
 from .connection import BACKENDS, load_sdk
@@ -21,8 +22,9 @@ from .errors import BadInput
 from .failures import BadKeyword
 from .mapping import Mapper
 from .prompt import interpolate, resolve_system
-from .render import MODES, display_markdown, preview
+from .render import MODES
 from .session import Options, Session
+from .tables import Table
 from .tools import tools_from
 
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
@@ -264,7 +266,7 @@ class ClaudeMagics(Magics):
 
 
 def _history(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
-    display_markdown(history_table(magics.session.conversations[args.chat]))
+    display(magics.session.conversations[args.chat])
 
 
 def _reset(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
@@ -279,13 +281,12 @@ def _undo(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
 
 
 def _chats(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
-    rows = [f"| {chat.name} | {len(chat.exchanges)} |" for chat in magics.session.conversations]
-    display_markdown("\n".join(["| chat | exchanges |", "|---|---|", *rows]) if rows else "No chats yet.")
+    display(magics.session.conversations)
 
 
 def _models(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
-    rows = [f"| `{m.id}` | {m.display_name} |" for m in magics.session.models()]
-    display_markdown("\n".join(["| model | name |", "|---|---|", *rows]))
+    display(Table(["model", "name"], [(f"`{m.id}`", m.display_name) for m in magics.session.models()],
+                  empty="The server lists no models."))
 
 
 def _explain(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
@@ -293,7 +294,7 @@ def _explain(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
 
 
 def _usage(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
-    display_markdown(magics.session.ledger.table(magics.prices))
+    display(magics.session.ledger)
 
 
 def _tokens(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
@@ -323,17 +324,3 @@ def shlex_split(line: str) -> list[str]:
 
 def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
-
-
-def history_table(chat: Any) -> str:
-    if not chat.exchanges:
-        return f"Chat `{chat.name}` has no exchanges yet."
-    rows = ["| # | you | Claude | tokens in / out |", "|---|---|---|---|"]
-    for number, exchange in enumerate(chat.exchanges, 1):
-        rows.append(
-            f"| {number} | {preview(exchange.user['content'], 60)} | {preview(exchange.assistant['content'], 60)} "
-            f"| {exchange.input_tokens:,} / {exchange.output_tokens:,} |"
-        )
-    return "\n".join(rows)
-
-

@@ -124,7 +124,7 @@ class Session:
         self.clock: Callable[[], float] = time.monotonic
         self.sleep: Callable[[float], None] = time.sleep
         self.random: Callable[[], float] = random.random
-        self.ledger = Ledger()
+        self.ledger = Ledger(overrides=lambda: settings.prices)
         self._replay: ReplayStore | None = None
 
     @property
