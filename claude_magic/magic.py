@@ -45,7 +45,8 @@ class ClaudeMagics(Magics):
     )
     update_interval = Float(0.1, help="Seconds between live updates of a streaming answer.").tag(config=True)
     timeout = Float(90.0, help="Seconds without any data from the server before giving up.").tag(config=True)
-    max_retries = Integer(4, help="Retries of 429/5xx/connection failures before the first byte.").tag(
+    max_retries = Integer(4, help="Retries of 408/409/429/5xx/connection failures before the first byte "
+                          "(and mid-stream ones with retry_midstream).").tag(
         config=True
     )
     max_retry_wait = Float(60.0, help="Longest wait before one retry; a longer retry-after gives up.").tag(

@@ -1,12 +1,16 @@
-"""The package's modules import each other in one direction only: no cycle, not even inside functions."""
+"""What the package imports: its own modules in one direction only (no cycle, not even inside functions),
+and from outside exactly its declared dependencies."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "claude_magic"
 
@@ -73,3 +77,30 @@ def test_every_module_imports_first_in_a_fresh_interpreter():
     done = subprocess.run([sys.executable, "-c", script, *sorted(import_graph())], check=False, capture_output=True,
                           text=True, cwd=PACKAGE.parent)
     assert done.returncode == 0, done.stderr
+
+
+# Imported only when the user's own object is one of theirs (a DataFrame, an array), or for type checkers.
+OPTIONAL = {"numpy", "pandas", "typing_extensions"}
+DISTRIBUTION = {"IPython": "ipython"}
+
+
+def third_party_imports() -> set[str]:
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module.split(".")[0])
+    return {name for name in found - set(sys.stdlib_module_names) if name != "claude_magic"}
+
+
+def test_the_declared_dependencies_are_what_the_package_imports():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {re.split(r"[<>=!~\[ ]", requirement)[0].lower(): requirement for requirement in project["dependencies"]}
+    imported = {DISTRIBUTION.get(name, name).lower() for name in third_party_imports() - OPTIONAL}
+    assert set(declared) == imported
+    assert declared["anthropic"] == "anthropic>=2"  # httpx2 and output_config arrived in 2.0
+    assert "nest_asyncio" not in third_party_imports()
+    assert any(r.startswith("nest_asyncio") for r in project["optional-dependencies"]["dev"])  # tutorial 04
