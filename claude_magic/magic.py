@@ -173,8 +173,8 @@ class ClaudeMagics(Magics):
         if not prompt:
             raise BadInput("The cell is empty: write your question under `%%claude`.")
         if not args.no_interp:
-            prompt = interpolate(prompt, self.shell.user_ns, hidden=self.shell.user_ns_hidden).strip()
-            if not prompt:
+            prompt = interpolate(prompt, self.shell.user_ns, hidden=self.shell.user_ns_hidden)
+            if not prompt.strip():
                 raise BadInput("The prompt is empty once its {names} are filled in: there is nothing to ask.")
         return prompt, self.options_for(args)
 
