@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .failures import BadKeyword
+
 __version__ = "0.1.0"
 
 _EXTENSION = "ClaudeMagics"
@@ -74,22 +76,30 @@ def history(name: str = "default") -> list[dict[str, Any]]:
     return copy.deepcopy(_magics().session.conversations[name].messages())
 
 
-def ask(prompt: str, **options: Any) -> Any:
-    """Ask from code, like a `%%claude` cell: same chats, rendering and `last_message`; returns the Message.
+def chats() -> Any:
+    """The notebook's chats: index by name for one `Chat`; either displays as a table."""
+    return _magics().session.conversations
 
-    Options are the cell's, spelt as keywords: `model=`, `max_tokens=`, `system=`, `chat=`, `new=True`,
-    `no_history=True`, `out=`, `tools=[f, g]`, `thinking=True` (or a budget), `events=True`,
-    `context=["df"]`, `effort=`, `no_interp=True`.
+
+def usage() -> Any:
+    """The tokens spent since the kernel started, by chat and model; displays as `%claude usage`'s table."""
+    return _magics().session.ledger
+
+
+def ask(prompt: str, **options: Any) -> Any:
+    """Ask from code, exactly as a `%%claude` cell with the same options would; returns what it made.
+
+    Options are the cell's, spelt as keywords (`max_tokens=` for `--max-tokens`) and checked by the
+    cell's own parser: `model=`, `max_tokens=`, `system=`, `chat=`, `new=True`, `no_history=True`,
+    `out=`, `tools=[f, g]` (or "f,g"), `thinking=True` (or a budget), `events=True`,
+    `context=["df"]`, `effort=`, `no_interp=True`, `replay=True`, `fresh=True`. Returns the final
+    `Message`; with `count=True` the input token count (nothing is asked); with `map="xs"` (and
+    `batch=True`) the answers, aligned with `xs`. A keyword the cell has no option for is a TypeError.
     """
+    if not isinstance(prompt, str):
+        raise BadKeyword(f"ask() takes the prompt as text, not a {type(prompt).__name__}.")
     magics = _magics()
-    args = magics.claude.parser.parse_args([])
-    for name, value in options.items():
-        if name == "command" or not hasattr(args, name):
-            raise TypeError(f"ask() got an unknown option {name!r}; see `%%claude?` for the options")
-        if name == "context" and not isinstance(value, str):
-            value = ",".join(value)
-        setattr(args, name, 0 if name == "thinking" and value is True else value)
-    return magics.session.ask(*magics.prepare(args, prompt))
+    return magics.dispatch(magics.arguments(options), prompt)
 
 
 async def aask(prompt: str, **options: Any) -> Any:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import sys
 from typing import Any
+
+from .failures import Stopped
 
 BACKENDS = ("auto", "api", "simulator")
 _CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
@@ -15,6 +18,22 @@ SIMULATOR_NOTICE = (
     "For real answers set one — `%env ANTHROPIC_API_KEY=sk-ant-…` in a cell, or in your shell before "
     "starting Jupyter — and run the cell again."
 )
+
+
+def load_sdk() -> None:
+    """Import the SDK so that a Stop in the middle (its first import takes a second) leaves no half of it.
+
+    An interrupted import keeps the submodules that had finished in `sys.modules`, and a later import
+    then finds a package without them (`module 'anthropic' has no attribute 'lib'`) until the kernel
+    restarts; so everything the interrupted import added is taken out again.
+    """
+    before = set(sys.modules)
+    try:
+        import anthropic  # noqa: F401
+    except KeyboardInterrupt:
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+        raise Stopped("stopped while loading the Anthropic SDK; nothing was sent. Run the cell again.") from None
 
 
 def has_credentials() -> bool:
@@ -40,6 +59,7 @@ class Connection:
         return backend
 
     def client(self, backend: str, timeout: float) -> Any:
+        load_sdk()
         backend = self.resolve(backend)
         secret = "".join(os.environ.get(name, "") for name in _CREDENTIALS)
         signature = (

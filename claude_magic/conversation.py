@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .render import preview
+from .tables import Rendered, markdown_table
+
 DEFAULT_CHAT = "default"
 
 
@@ -31,10 +34,23 @@ class Exchange:
         return self.turns[-1]
 
 
-@dataclass
-class Chat:
+@dataclass(repr=False)
+class Chat(Rendered):
+    """One conversation; displayed, it is the table of its exchanges with their token counts."""
+
     name: str
     exchanges: list[Exchange] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"Chat({self.name!r}, {len(self.exchanges)} exchanges)"
+
+    def _repr_markdown_(self) -> str:
+        if not self.exchanges:
+            return f"Chat `{self.name}` has no exchanges yet."
+        rows = [(number, preview(exchange.user["content"], 60), preview(exchange.assistant["content"], 60),
+                 f"{exchange.input_tokens:,} / {exchange.output_tokens:,}")
+                for number, exchange in enumerate(self.exchanges, 1)]
+        return markdown_table(["#", "you", "Claude", "tokens in / out"], rows)
 
     def context_for(self, cell_id: str | None) -> list[dict[str, Any]]:
         """The turns a cell builds on: everything before its own earlier exchange, if it had one.
@@ -67,8 +83,8 @@ class Chat:
         return None
 
 
-class Conversations:
-    """All chats of one notebook (one kernel), by name."""
+class Conversations(Rendered):
+    """All chats of one notebook (one kernel), by name; displayed, the table of chats."""
 
     def __init__(self) -> None:
         self._chats: dict[str, Chat] = {}
@@ -83,6 +99,10 @@ class Conversations:
 
     def reset(self, name: str) -> None:
         self._chats.pop(name, None)
+
+    def _repr_markdown_(self) -> str:
+        rows = [(chat.name, len(chat.exchanges)) for chat in self]
+        return markdown_table(["chat", "exchanges"], rows) if rows else "No chats yet."
 
 
 def assistant_turn(message: Any, *, answered: bool = False) -> dict[str, Any] | None:

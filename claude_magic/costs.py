@@ -8,20 +8,25 @@ than showing a wrong number.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .models import prices
+from .tables import Rendered, markdown_table
 
 # USD per million tokens, from the model table (models.py, with its source and date).
 PRICES: dict[str, dict[str, float]] = prices()
 KINDS = ("input", "output", "cache_read", "cache_write")
 
 
-class Ledger:
-    """Tokens spent, by chat and model, since the kernel started (resetting a chat does not unspend)."""
+class Ledger(Rendered):
+    """Tokens spent, by chat and model, since the kernel started (resetting a chat does not unspend).
 
-    def __init__(self) -> None:
+    Displayed, it is the table of `%claude usage`, priced with `overrides()` over the built-in prices.
+    """
+
+    def __init__(self, overrides: Callable[[], Mapping[str, Mapping[str, float]]] = dict) -> None:
+        self.overrides = overrides
         self._spent: dict[tuple[str, str, bool], dict[str, int]] = defaultdict(
             lambda: dict.fromkeys(("requests", *KINDS), 0)
         )
@@ -39,16 +44,18 @@ class Ledger:
         if not self._spent:
             return "Nothing spent yet."
         prices = {**PRICES, **overrides}
-        lines = ["| chat | model | requests | input | output | cache read | cache write | estimated cost |",
-                 "|---|---|---:|---:|---:|---:|---:|---:|"]
+        rows = []
         for (chat, model, batch), row in sorted(self._spent.items()):
             cost = estimate(row, prices.get(model))
             if cost is not None and batch:
                 cost /= 2  # the Message Batches API bills half of every token price
             shown = "price unknown" if cost is None else f"${cost:,.4f}"
-            lines.append(f"| {chat} | `{model}` | {row['requests']} | "
-                         + " | ".join(f"{row[kind]:,}" for kind in KINDS) + f" | {shown} |")
-        return "\n".join(lines)
+            rows.append([chat, f"`{model}`", row["requests"], *(f"{row[kind]:,}" for kind in KINDS), shown])
+        header = ["chat", "model", "requests", "input", "output", "cache read", "cache write", "estimated cost"]
+        return markdown_table(header, rows, right=range(2, len(header)))
+
+    def _repr_markdown_(self) -> str:
+        return self.table(self.overrides())
 
 
 def estimate(row: Mapping[str, int], price: Mapping[str, float] | None) -> float | None:

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 import shlex
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
 from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
-from .connection import BACKENDS
+from .connection import BACKENDS, load_sdk
 from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
 from .errors import BadInput
+from .failures import BadKeyword
 from .mapping import Mapper
 from .prompt import interpolate, resolve_system
-from .render import MODES, display_markdown, preview
+from .render import MODES
 from .session import Options, Session
+from .tables import Table
 from .tools import tools_from
 
-COMMANDS = ("history", "reset", "undo", "chats", "models", "explain", "usage", "tokens")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -41,7 +45,8 @@ class ClaudeMagics(Magics):
     )
     update_interval = Float(0.1, help="Seconds between live updates of a streaming answer.").tag(config=True)
     timeout = Float(90.0, help="Seconds without any data from the server before giving up.").tag(config=True)
-    max_retries = Integer(4, help="Retries of 429/5xx/connection failures before the first byte.").tag(
+    max_retries = Integer(4, help="Retries of 408/409/429/5xx/connection failures before the first byte "
+                          "(and mid-stream ones with retry_midstream).").tag(
         config=True
     )
     max_retry_wait = Float(60.0, help="Longest wait before one retry; a longer retry-after gives up.").tag(
@@ -71,7 +76,7 @@ class ClaudeMagics(Magics):
 
     @no_var_expand
     @magic_arguments()
-    @argument("command", nargs="*", help=f"Line mode only: {' | '.join(COMMANDS)} (reset takes a chat NAME).")
+    @argument("command", nargs="*", help="Line mode only: a command from the list below (reset takes a chat NAME).")
     @argument("-m", "--model", help="Model for this cell (default: ClaudeMagics.model).")
     @argument("--max-tokens", type=int, help="Longest answer in tokens (default: ClaudeMagics.max_tokens).")
     @argument("-s", "--system", help="System prompt: text in quotes, or $NAME of a variable holding it.")
@@ -109,18 +114,58 @@ class ClaudeMagics(Magics):
         After each cell `last_message` holds the SDK's final Message (with `.usage`).
         Re-running a cell replaces that cell's own exchange in the chat.
         """
-        args = self._parse(line)
+        args = self._parse(shlex_split(line))
         if cell is None:
             return self._command(args)
+        self.dispatch(args, cell, cell_id=self._cell_id())
+
+    def dispatch(self, args: Any, text: str, cell_id: str | None = None) -> Any:
+        """What a `%%claude` cell and `claude_magic.ask()` both do with parsed options and a prompt.
+
+        Returns the Message, `--map`'s results, or `--count`'s token count.
+        """
         if args.command:
             raise BadInput(f"`%%claude` takes options only, not {' '.join(args.command)!r}. See `%%claude?`.")
+        load_sdk()
         if args.map:
-            self._map(args, cell)
-            return
-        prompt, options = self.prepare(args, cell)
+            return self._map(args, text)
+        prompt, options = self.prepare(args, text)
         if args.count:
-            return self.session.count(prompt, options, cell_id=self._cell_id())
-        self.session.ask(prompt, options, cell_id=self._cell_id())
+            return self.session.count(prompt, options, cell_id=cell_id)
+        return self.session.ask(prompt, options, cell_id=cell_id)
+
+    def arguments(self, keywords: dict[str, Any]) -> Any:
+        """`ask()`'s keywords as the parsed options of the cell that would say the same.
+
+        Each keyword becomes the option the cell would write, and the cell's own parser checks it,
+        so a keyword means what the option means; only callables (`tools=[f, g]`) skip the text.
+        """
+        actions = {action.dest: action for action in self.claude.parser._actions if action.option_strings}
+        argv, callables = [], None
+        for name, value in keywords.items():
+            action = actions.get(name)
+            if action is None or name == "help":
+                raise BadKeyword(f"ask() got an unknown option {name!r}; see `%%claude?` for the options.")
+            option = action.option_strings[-1]
+            if value is None or value is False:
+                continue
+            if name == "tools" and not isinstance(value, str):
+                callables = list(value)
+            elif action.nargs == 0 or (value is True and action.nargs == "?"):  # a flag; --thinking alone
+                if value is not True:
+                    raise BadKeyword(f"ask({name}=…) takes True or False, not {value!r}.")
+                argv.append(option)
+            else:
+                if isinstance(value, (list, tuple)) and name == "context":
+                    value = ",".join(value)
+                number = action.type is int
+                if isinstance(value, bool) or not isinstance(value, (str, int) if number else str):
+                    raise BadKeyword(f"ask({name}=…) takes {'a whole number' if number else 'text'}, not {value!r}.")
+                argv.append(f"{option}={value}")
+        args = self._parse(argv)
+        if callables is not None:
+            args.tools = callables
+        return args
 
     def prepare(self, args: Any, text: str) -> tuple[str, Options]:
         """The prompt and options for parsed arguments, checked before anything is sent."""
@@ -129,6 +174,8 @@ class ClaudeMagics(Magics):
             raise BadInput("The cell is empty: write your question under `%%claude`.")
         if not args.no_interp:
             prompt = interpolate(prompt, self.shell.user_ns, hidden=self.shell.user_ns_hidden)
+            if not prompt.strip():
+                raise BadInput("The prompt is empty once its {names} are filled in: there is nothing to ask.")
         return prompt, self.options_for(args)
 
     def options_for(self, args: Any) -> Options:
@@ -151,8 +198,6 @@ class ClaudeMagics(Magics):
         )
         if options.max_tokens < 1:
             raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
-        if options.out is not None and not options.out.isidentifier():
-            raise BadInput(f"--out needs a variable name, not {options.out!r}.")
         if args.context:
             limits = Limits(chars=self.context_chars, rows=self.context_rows)
             options.context, options.context_labels = blocks_for(args.context, ns, limits)
@@ -170,21 +215,29 @@ class ClaudeMagics(Magics):
             )
         return {"type": "enabled", "budget_tokens": budget}
 
-    def _map(self, args: Any, cell: str) -> None:
+    def _map(self, args: Any, cell: str) -> Any:
         if args.map not in self.shell.user_ns:
             raise BadInput(f"--map {args.map}: there is no variable {args.map!r} in the notebook.")
         template = cell.strip()
         if not template:
             raise BadInput("The cell is empty: write the prompt to ask for each item, using {item}.")
-        Mapper(self.session).run(template, self.shell.user_ns[args.map], args.map, self.options_for(args),
+        return Mapper(self.session).run(template, self.shell.user_ns[args.map], args.map, self.options_for(args),
                                  batch=args.batch, interp=not args.no_interp)
 
-    def _parse(self, line: str) -> Any:
-        # shlex rather than parse_argstring: IPython's non-POSIX split would keep the quotes of -s "…".
+    def _parse(self, argv: list[str]) -> Any:
+        """The options, checked for what argparse cannot see: empty names, a keyword as --out."""
         try:
-            return self.claude.parser.parse_args(shlex.split(line))
-        except (UsageError, ValueError) as exc:
-            raise BadInput(f"{exc}. See `%%claude?` for the options.") from None
+            args = self.claude.parser.parse_args(argv)
+        except UsageError as exc:
+            raise BadInput(f"{exc}. See `%%claude?` for the options.") from exc
+        for option, value in (("--model", args.model), ("--chat", args.chat)):
+            if value is not None and not value.strip():
+                raise BadInput(f"{option} is empty: give a name, or leave the option out for the default.")
+        if args.out is not None and (not args.out.isidentifier() or keyword.iskeyword(args.out)):
+            raise BadInput(f"--out needs a variable name, not {args.out!r}.")
+        if args.batch and not args.map:
+            raise BadInput("--batch sends a --map as one Message Batch: use it with `--map VAR`.")
+        return args
 
     def _cell_id(self) -> str | None:
         """The frontend's id for the running cell (JupyterLab and Notebook 7 send it), if any."""
@@ -192,31 +245,10 @@ class ClaudeMagics(Magics):
         return (parent.get("metadata") or {}).get("cellId")
 
     def _command(self, args: Any) -> None:
-        if not args.command or args.command[0] not in COMMANDS:
+        handler = COMMANDS.get(args.command[0]) if args.command else None
+        if handler is None:
             raise BadInput(f"`%claude` takes one of: {', '.join(COMMANDS)}. Ask with `%%claude` in a cell.")
-        name, rest = args.command[0], args.command[1:]
-        conversations = self.session.conversations
-        if name == "history":
-            display_markdown(history_table(conversations[args.chat]))
-        elif name == "reset":
-            target = rest[0] if rest else args.chat
-            conversations.reset(target)
-            print(f"Chat {target!r} is empty now.")
-        elif name == "undo":
-            dropped = conversations[args.chat].undo()
-            print("Nothing to undo." if dropped is None else f"Dropped the last exchange of chat {args.chat!r}.")
-        elif name == "chats":
-            rows = [f"| {chat.name} | {len(chat.exchanges)} |" for chat in conversations]
-            display_markdown("\n".join(["| chat | exchanges |", "|---|---|", *rows]) if rows else "No chats yet.")
-        elif name == "usage":
-            display_markdown(self.session.ledger.table(self.prices))
-        elif name == "tokens":
-            self.session.count(None, self.options_for(args))
-        elif name == "models":
-            rows = [f"| `{m.id}` | {m.display_name} |" for m in self.session.models()]
-            display_markdown("\n".join(["| model | name |", "|---|---|", *rows]))
-        else:
-            self.session.ask(*self.prepare(args, self._failure_report()))
+        handler(self, args, args.command[1:])
 
     def _failure_report(self) -> str:
         """The last error's traceback and the source of the cell that raised it, as a question."""
@@ -234,19 +266,62 @@ class ClaudeMagics(Magics):
         )
 
 
+def _history(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    display(magics.session.conversations[args.chat])
+
+
+def _reset(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    target = rest[0] if rest else args.chat
+    magics.session.conversations.reset(target)
+    print(f"Chat {target!r} is empty now.")
+
+
+def _undo(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    dropped = magics.session.conversations[args.chat].undo()
+    print("Nothing to undo." if dropped is None else f"Dropped the last exchange of chat {args.chat!r}.")
+
+
+def _chats(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    display(magics.session.conversations)
+
+
+def _models(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    display(Table(["model", "name"], [(f"`{m.id}`", m.display_name) for m in magics.session.models()],
+                  empty="The server lists no models."))
+
+
+def _explain(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    magics.session.ask(*magics.prepare(args, magics._failure_report()))
+
+
+def _usage(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    display(magics.session.ledger)
+
+
+def _tokens(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    magics.session.count(None, magics.options_for(args))
+
+
+# `%claude NAME`: every line command and its handler. A name missing here is refused, never asked.
+COMMANDS: dict[str, Callable[[ClaudeMagics, Any, list[str]], None]] = {
+    "history": _history,
+    "reset": _reset,
+    "undo": _undo,
+    "chats": _chats,
+    "models": _models,
+    "explain": _explain,
+    "usage": _usage,
+    "tokens": _tokens,
+}
+
+
+def shlex_split(line: str) -> list[str]:
+    # shlex rather than parse_argstring: IPython's non-POSIX split would keep the quotes of -s "…".
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise BadInput(f"{exc}. See `%%claude?` for the options.") from exc
+
+
 def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
-
-
-def history_table(chat: Any) -> str:
-    if not chat.exchanges:
-        return f"Chat `{chat.name}` has no exchanges yet."
-    rows = ["| # | you | Claude | tokens in / out |", "|---|---|---|---|"]
-    for number, exchange in enumerate(chat.exchanges, 1):
-        rows.append(
-            f"| {number} | {preview(exchange.user['content'], 60)} | {preview(exchange.assistant['content'], 60)} "
-            f"| {exchange.input_tokens:,} / {exchange.output_tokens:,} |"
-        )
-    return "\n".join(rows)
-
-

@@ -1,7 +1,11 @@
-"""Retries the magic does itself, before the first byte: visible, capped, interruptible.
+"""How long to wait before trying a request again, shown as a countdown: visible, capped, interruptible.
 
-The SDK would retry too, but silently and honouring any `retry-after` without a cap, so its own
-retries are off (`max_retries=0`) and this module waits instead, with a countdown the user sees.
+Which failures are retried is `failures.py`'s table; this module only waits. The magic's own
+streaming requests run with the SDK's retries off (`max_retries=0`), because the SDK retries silently
+and honours any `retry-after` without a cap. A failure before the first byte is retried up to
+`max_retries` times; one after it (a drop, an `error` event, an early end) only when
+`retry_midstream` is on, since the answer is asked (and paid for) again. `--map` items, which only a
+progress line watches, keep the SDK's own retries.
 """
 
 from __future__ import annotations
@@ -13,39 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
-
-
-def status_of(exc: BaseException) -> int | None:
-    return getattr(exc, "status_code", None)
-
-
-def retryable(exc: BaseException) -> bool:
-    import anthropic
-
-    if isinstance(exc, anthropic.APIConnectionError):
-        return True
-    return isinstance(exc, anthropic.APIStatusError) and exc.status_code in RETRYABLE_STATUS
-
-
-def broke_midstream(exc: BaseException) -> bool:
-    """A stream that started and then failed in a way a second try may not: overload, drop, early end."""
-    import anthropic
-
-    from .errors import EndedEarly, transport_errors
-
-    return isinstance(exc, (EndedEarly, anthropic.APIStatusError, *transport_errors()))
+from .failures import WaitTooLong, status, status_of
 
 
 def reason(exc: BaseException) -> str:
-    status = status_of(exc)
-    if status == 429:
-        return "Rate limited (429)"
-    if status in (503, 529):
-        return f"Overloaded ({status})"
-    if status is not None:
-        return f"Server error ({status})"
-    return "Cannot connect"
+    """What the countdown says it is waiting out: the status's name from the one table."""
+    code = status_of(exc)
+    return "Cannot connect" if code is None else f"{status(code).name} ({code})"
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -67,13 +45,6 @@ def retry_after(exc: BaseException) -> float | None:
     except ValueError:
         date = email.utils.parsedate_to_datetime(value)
         return max(0.0, date.timestamp() - time.time()) if date else None
-
-
-class WaitTooLong(Exception):
-    def __init__(self, cause: BaseException, wait: float):
-        super().__init__(f"asked to wait {wait:.0f} s")
-        self.cause = cause
-        self.wait = wait
 
 
 @dataclass

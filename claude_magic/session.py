@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
@@ -13,6 +14,7 @@ from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
+from .failures import broke_midstream, retryable
 from .render import (
     RAW_EVENTS,
     AnswerView,
@@ -25,7 +27,7 @@ from .render import (
     timeline,
 )
 from .replay import ReplayStore
-from .retry import RetryPolicy, broke_midstream, retryable
+from .retry import RetryPolicy
 from .tools import definitions, results_markdown, run_calls
 
 _COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config")
@@ -76,12 +78,27 @@ class _Run:
         self.rounds: list[Any] = []
         self.replayed: list[Any] = []
         self.events: list[tuple[float, str, Any, int]] | None = [] if record_events else None
+        self.best_partial: Any = None  # the longest answer of this round's broken attempts, if retried
 
-    def snapshot(self) -> Any | None:
+    def current(self) -> Any | None:
+        """The live stream's Message so far."""
         try:
             return self.stream.current_message_snapshot if self.stream is not None else None
         except AssertionError:  # the stream broke before message_start
             return None
+
+    def keep_partial(self) -> None:
+        """Before a broken attempt is retried: keep its answer if it got further than the others."""
+        current = self.current()
+        if current is not None and (self.best_partial is None or _size(current) > _size(self.best_partial)):
+            self.best_partial = current
+
+    def snapshot(self) -> Any | None:
+        """The round's Message: the finished one, else the furthest any attempt got."""
+        current = self.current()
+        if current is not None and current.stop_reason is not None or self.best_partial is None:
+            return current
+        return current if current is not None and _size(current) > _size(self.best_partial) else self.best_partial
 
     def messages(self) -> list[Any]:
         """Every round's Message, the one in progress (or broken) included."""
@@ -90,6 +107,10 @@ class _Run:
 
     def elapsed(self) -> float:
         return self.clock() - self.started
+
+
+def _size(message: Any) -> int:
+    return len(markdown_of(message))
 
 
 class Session:
@@ -103,7 +124,7 @@ class Session:
         self.clock: Callable[[], float] = time.monotonic
         self.sleep: Callable[[float], None] = time.sleep
         self.random: Callable[[], float] = random.random
-        self.ledger = Ledger()
+        self.ledger = Ledger(overrides=lambda: settings.prices)
         self._replay: ReplayStore | None = None
 
     @property
@@ -165,30 +186,33 @@ class Session:
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
                 view.add_round(f"{asked}\n\n{results_markdown(results)}")
         except KeyboardInterrupt:
+            kept = bool(run.messages())
             self._conclude(view, run, "⏹ stopped", options)
-            raise Stopped("stopped by you; the partial answer is kept in `last_message`.") from None
-        except Exception as exc:  # noqa: BLE001 - every failure must still leave the cell in order
+            raise Stopped("stopped by you; the answer so far is kept in `last_message`." if kept else
+                          "stopped by you before any answer arrived; `last_message` is unchanged.") from None
+        except Exception as exc:  # every failure must still leave the cell in order
             partial = run.snapshot() is not None
             self._conclude(view, run, "⚠ incomplete" if partial else "✗ failed", options)
             detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout,
                              attempts=run.attempts, partial=partial)
-            raise ClaudeMagicError(detail) from None
+            raise ClaudeMagicError(detail) from exc
         self._conclude(view, run, None, options)
         if options.history:
             self._record(chat, turns, message, cell_id)
         return message
 
-    def count(self, prompt: str | None, options: Options, cell_id: str | None = None) -> None:
+    def count(self, prompt: str | None, options: Options, cell_id: str | None = None) -> int:
         """Show what a cell would send and its input token count (from `count_tokens`), sending nothing else."""
         _chat, earlier, turns = self._turns(prompt, options, cell_id, reset=False)
         messages = [*earlier, *turns]
         if not messages:
             raise BadInput(f"Chat {options.chat!r} is empty: nothing would be sent but the new prompt.")
         request = self._request(options, earlier, turns)
-        counted = self.client().messages.count_tokens(
+        counted = self._call(lambda client: client.messages.count_tokens(
             **{key: value for key, value in request.items() if key in _COUNTED}
-        )
+        ))
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
+        return counted.input_tokens
 
     def _turns(self, prompt: str | None, options: Options, cell_id: str | None,
                reset: bool = True) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -196,7 +220,9 @@ class Session:
             self.conversations.reset(options.chat)
         chat = self.conversations[options.chat]
         earlier = chat.context_for(cell_id) if options.history and not options.new else []
-        return chat, earlier, [user_turn(prompt, options.context)] if prompt is not None else []
+        turns = [user_turn(prompt, options.context)] if prompt is not None else []
+        _check_sendable([turns, options.system])
+        return chat, earlier, turns
 
     @staticmethod
     def _request(options: Options, earlier: list[dict[str, Any]], turns: list[dict[str, Any]]) -> dict[str, Any]:
@@ -220,6 +246,7 @@ class Session:
         policy = RetryPolicy(max_retries=self.settings.max_retries, max_wait=self.settings.max_retry_wait,
                              random=self.random, sleep=self.sleep)
         run.attempts = 0  # counted per request: each tool round has its own retries
+        run.best_partial = None
         while True:
             run.attempts += 1
             run.stream = None
@@ -242,6 +269,7 @@ class Session:
                 again = self.settings.retry_midstream and broke_midstream(exc) if midstream else retryable(exc)
                 if not again or run.attempts > policy.max_retries:
                     raise
+                run.keep_partial()
                 policy.wait(exc, run.attempts, view.status)
                 run.retries += 1
 
@@ -270,4 +298,26 @@ class Session:
             print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
 
     def models(self) -> list[Any]:
-        return list(self.client().models.list())
+        return self._call(lambda client: list(client.models.list()))
+
+    def _call(self, request: Callable[[Any], Any]) -> Any:
+        """One plain request (not a streamed answer), its failure told in one line like an answer's."""
+        client = self.client()
+        try:
+            return request(client)
+        except Exception as exc:
+            detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout, attempts=1,
+                             partial=False)
+            raise ClaudeMagicError(detail) from exc
+
+
+def _check_sendable(text: Any) -> None:
+    """What the user wrote must encode as UTF-8: a lone surrogate would fail inside the SDK."""
+    try:
+        json.dumps(text, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start:exc.end]
+        raise BadInput(
+            f"The prompt holds {bad!r}, which cannot be sent (a lone surrogate, as decoding bytes with "
+            "errors='surrogateescape' leaves): remove it, or decode the text with errors='replace'."
+        ) from exc

@@ -11,7 +11,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sse"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sse"
 
 
 class FakeClock:

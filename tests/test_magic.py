@@ -252,12 +252,10 @@ def test_simulator_notice_shown_once(nb):
 
 
 def _fixtures():
-    if not FIXTURES.is_dir():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no SDK fixtures at {FIXTURES}"))]
     return sorted(p for p in FIXTURES.iterdir() if p.suffix in (".txt", ".sse"))
 
 
-@pytest.mark.parametrize("fixture", _fixtures(), ids=lambda p: getattr(p, "name", "none"))
+@pytest.mark.parametrize("fixture", _fixtures(), ids=lambda p: p.name)
 def test_every_sdk_fixture_gives_the_sdks_own_message(nb, fixture):
     import anthropic
 
@@ -363,3 +361,87 @@ def test_count_shows_what_would_be_sent_and_asks_nothing(nb):
     assert len(nb.requests) == 1  # nothing generated
     _, captured = nb.run("%claude tokens")
     assert "2 message(s), 2 of them from the history" in final_markdown(captured)
+
+
+def test_every_line_command_has_a_handler_and_an_unknown_one_asks_nothing(nb):
+    from claude_magic.magic import COMMANDS
+
+    assert all(callable(handler) for handler in COMMANDS.values())
+    for cell in ("%claude explian", "%claude", "%claude --new"):
+        result, captured = nb.run(cell)
+        assert "`%claude` takes one of: history, reset" in error_text(captured) and "Traceback" not in error_text(captured)
+    nb.run("1/0")
+    for name in ("history", "reset", "undo", "chats", "usage"):
+        result, captured = nb.run(f"%claude {name}")
+        assert result.error_in_exec is None, error_text(captured)
+    assert nb.requests == []
+
+
+@pytest.mark.parametrize(
+    "cell, expected",
+    [
+        ('%%claude --model ""\nhi', "--model is empty"),
+        ("%%claude -m ' '\nhi", "--model is empty"),
+        ('%%claude --chat ""\nhi', "--chat is empty"),
+        ('%claude history --chat ""', "--chat is empty"),
+        ("%%claude --out class\nhi", "--out needs a variable name, not 'class'"),
+        ("%%claude --batch\nhi", "--batch sends a --map as one Message Batch"),
+        ("%%claude\n{blank}", "The prompt is empty once its {names} are filled in"),
+        ('%%claude -s "unclosed\nhi', "No closing quotation"),
+    ],
+    ids=["model-empty", "model-blank", "chat-empty", "chat-empty-line", "out-keyword", "batch-without-map",
+         "blank-after-interpolation", "bad-quoting"],
+)
+def test_options_that_cannot_work_are_refused_in_one_line_before_any_request(nb, cell, expected):
+    nb.ns["blank"] = "  \n "
+    result, captured = nb.run(cell)
+    shown = error_text(captured)
+    assert result.error_in_exec is not None and expected in shown
+    assert "Traceback" not in shown and len(shown.strip().splitlines()) == 1
+    assert nb.sim.requests == [] and "class" not in nb.ns
+
+
+def test_ask_takes_the_cells_options_through_the_same_path(nb):
+    import claude_magic
+
+    nb.sim.queue(Reply.text("Paris."))
+    nb.run("%%claude\nCapital of France?")
+    counted = claude_magic.ask("And of Peru?", count=True)
+    count_requests = [r for r in nb.sim.requests if r["path"] == "/v1/messages/count_tokens"]
+    assert isinstance(counted, int) and counted > 0 and len(count_requests) == 1 and len(nb.requests) == 1
+
+    nb.ns["cities"] = ["Lima", "Oslo"]
+    nb.sim.queue(Reply.text("About Lima."), Reply.text("About Oslo."))
+    answers = claude_magic.ask("One fact about {item}.", map="cities", out="facts", max_tokens=40)
+    assert sorted(answers) == ["About Lima.", "About Oslo."] and nb.ns["facts"] == answers
+    asked = sorted(r["body"]["messages"][0]["content"] for r in nb.requests[1:])
+    assert asked == ["One fact about Lima.", "One fact about Oslo."]
+    assert all(r["body"]["max_tokens"] == 40 for r in nb.requests[1:])
+
+    nb.sim.queue(Reply.text("Thought."))
+    claude_magic.ask("Think.", thinking=True, system="-be terse", no_history=True)
+    assert nb.requests[-1]["body"]["thinking"] == {"type": "adaptive"}
+    assert nb.requests[-1]["body"]["system"] == "-be terse"
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ({"max_tokens": "abc"}, "argument --max-tokens: invalid int value: 'abc'"),
+        ({"max_tokens": 2.5}, "ask(max_tokens=…) takes a whole number, not 2.5"),
+        ({"batch": True}, "--batch sends a --map as one Message Batch"),
+        ({"new": "yes"}, "ask(new=…) takes True or False, not 'yes'"),
+        ({"model": 5}, "ask(model=…) takes text, not 5"),
+        ({"colour": "blue"}, "unknown option 'colour'"),
+        ({"command": ["history"]}, "unknown option 'command'"),
+    ],
+)
+def test_ask_refuses_a_wrong_keyword_in_one_line_and_asks_nothing(nb, options, expected):
+    import claude_magic
+
+    _, captured = nb.run(f"import claude_magic\nclaude_magic.ask('hi', **{options!r})")
+    shown = error_text(captured)
+    assert expected in shown and "Traceback" not in shown and len(shown.strip().splitlines()) == 1
+    assert nb.sim.requests == []
+    with pytest.raises(claude_magic.errors.BadInput):
+        claude_magic.ask("hi", **options)

@@ -56,9 +56,22 @@ def test_retries_give_up_after_max_retries_with_one_clear_line(nb):
     nb.sim.queue(*[Reply.http_error(529)] * 3)
     _result, captured = nb.run("%%claude\nhi")
     shown = error_text(captured)
-    assert "overloaded or failing (529) after 3 attempts" in shown and "Traceback" not in shown
+    assert "Overloaded (529 overloaded_error) after 3 attempts" in shown and "Traceback" not in shown
     assert nb.ns["last_message"] is previous  # nothing arrived: last_message keeps its previous value
     assert_next_cell_sends_valid_history(nb, ["earlier question"])
+
+
+@pytest.mark.parametrize("status, name", [(408, "The request timed out at the server"), (409, "Conflict"),
+                                          (502, "Server error")])
+def test_one_status_table_retries_counts_down_and_explains_alike(nb, status, name):
+    nb.magics.max_retries = 1
+    nb.sim.queue(Reply.http_error(status, message="try later"), Reply.http_error(status, message="try later"))
+    _, captured = nb.run("%%claude\nhi")
+    countdown = [o.data["text/markdown"] for o in captured.outputs if "retrying in" in o.data["text/markdown"]]
+    assert countdown and countdown[0].startswith(f"⏳ {name} ({status}) — retrying in")
+    shown = error_text(captured)
+    assert shown.startswith(f"{name} ({status} ") and "after 2 attempts: try later" in shown
+    assert len(nb.requests) == 2 and "Traceback" not in shown
 
 
 def test_retry_after_longer_than_the_cap_gives_up_with_the_wait(nb):
@@ -126,6 +139,46 @@ def test_midstream_retry_when_asked_streams_the_whole_answer_again(nb):
     assert text_of(nb.ns["last_message"]) == ANSWER and len(nb.requests) == 2
 
 
+def test_midstream_retries_that_fail_too_keep_the_furthest_partial(nb):
+    nb.magics.retry_midstream = True
+    nb.magics.max_retries = 2
+    start_chat(nb)
+    nb.sim.queue(Reply.error_event(after=4, text=ANSWER), Reply.http_error(529),
+                 Reply.error_event(after=2, text=ANSWER))
+    result, captured = nb.run("%%claude\nhi")
+    assert result.error_in_exec is not None and len(nb.requests) == 4
+    shown = error_text(captured)
+    assert "Claude was overloaded mid-answer" in shown and "partial answer above is kept" in shown
+    assert text_of(nb.ns["last_message"]) == "one two three four"
+    final = final_markdown(captured)
+    assert final.startswith("one two three four") and "⚠ incomplete" in final and "↻ 2 retries" in final
+    assert_next_cell_sends_valid_history(nb, ["earlier question"])
+
+
+def test_the_one_line_error_keeps_the_sdk_exception_for_tb(nb):
+    nb.sim.queue(Reply.http_error(401))
+    result, captured = nb.run("%%claude\nhi")
+    assert type(result.error_in_exec.__cause__).__name__ == "AuthenticationError"
+    assert "Traceback" not in error_text(captured) and len(error_text(captured).strip().splitlines()) == 2
+    _, traceback = nb.run("%tb")
+    whole = error_text(traceback)
+    assert "AuthenticationError" in whole and "direct cause of the following exception" in whole
+
+
+def test_a_bug_of_ours_is_not_dressed_as_an_api_error(nb, monkeypatch):
+    from claude_magic import render
+
+    def broken(self, event, snapshot):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(render.AnswerView, "on_event", broken)
+    nb.sim.queue(Reply.text(ANSWER))
+    result, captured = nb.run("%%claude\nhi")
+    shown = error_text(captured)
+    assert shown.startswith("claude_magic internal error (KeyError: 'oops')") and "run `%tb`" in shown.lower()
+    assert "Traceback" not in shown and isinstance(result.error_in_exec.__cause__, KeyError)
+
+
 @pytest.mark.parametrize(
     "reply, cell, expected",
     [
@@ -177,6 +230,8 @@ def test_stop_during_a_retry_wait_stops_at_once(nb):
     result, captured = nb.run("%%claude\nhi")
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
     assert len(nb.requests) == 1 and "⏹ stopped" in final_markdown(captured)
+    shown = error_text(captured)
+    assert "before any answer arrived; `last_message` is unchanged" in shown and "is kept" not in shown
 
 
 def test_the_api_key_never_shows(nb, monkeypatch, tmp_path):
@@ -220,3 +275,65 @@ def test_a_broken_history_never_loses_the_answer(nb, monkeypatch):
     assert result.error_in_exec is None
     assert final_markdown(captured).startswith(ANSWER)
     assert text_of(nb.ns["last_message"]) == ANSWER and "could not record" in captured.stderr
+
+
+@pytest.mark.parametrize("cell", ["%claude models", "%%claude --count\nhi", "%claude tokens"])
+def test_plain_requests_to_an_unreachable_server_fail_in_one_line(nb, monkeypatch, cell):
+    start_chat(nb)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{port}")
+    result, captured = nb.run(cell)
+    shown = error_text(captured)
+    assert f"Cannot reach http://127.0.0.1:{port}" in shown and "Traceback" not in shown
+    assert type(result.error_in_exec.__cause__).__name__ == "APIConnectionError"
+
+
+@pytest.mark.parametrize("cell", ["%%claude --count\nhi {s}", "%%claude\nhi {s}", "%%claude -s $s\nhi"])
+def test_a_lone_surrogate_is_refused_in_one_line_before_any_request(nb, cell):
+    nb.ns["s"] = b"caf\xe9".decode("utf-8", errors="surrogateescape")
+    _, captured = nb.run(cell)
+    shown = error_text(captured)
+    assert "The prompt holds '\\udce9', which cannot be sent" in shown and "Traceback" not in shown
+    assert nb.sim.requests == [] and "last_message" not in nb.ns
+
+
+INTERRUPTED_IMPORT = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+class StopOnce:  # the user presses Stop while the SDK is being imported for the first time
+    fired = False
+    def find_spec(self, name, path=None, target=None):
+        if name == "anthropic.lib.tools" and not StopOnce.fired:
+            StopOnce.fired = True
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, StopOnce())
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "claude_magic")
+magics = shell.magics_manager.registry["ClaudeMagics"]
+magics.simulator_pace, magics.display = 0, "text"
+shell.run_cell("def f(q: str) -> str:\\n    'Look q up.'\\n    return 'x'")
+for attempt in ("first", "second"):
+    with capture_output() as captured:
+        result = shell.run_cell("%%claude --tools f\\nhi")
+    print(f"=== {attempt} {type(result.error_in_exec).__name__}")
+    print(captured.stdout)
+"""
+
+
+def test_a_stop_during_the_first_sdk_import_leaves_it_importable(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ANTHROPIC_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_IMPORT], capture_output=True, text=True, check=False,
+                          cwd=tmp_path, env=env)
+    first, second = done.stdout.split("=== second")
+    assert first.startswith("=== first Stopped") and "Run the cell again" in first and "Traceback" not in first
+    assert second.startswith(" NoneType") and "Traceback" not in second, done.stdout + done.stderr

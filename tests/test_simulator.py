@@ -17,12 +17,12 @@ from pathlib import Path
 import anthropic
 import httpx2
 import pytest
+from conftest import FIXTURES
 
 from claude_magic.simulator import MODELS, Reply, Simulator, count_tokens
 
 MODEL = "claude-sonnet-4-6"
 PROMPT = [{"role": "user", "content": "How do I reverse a list in Python?"}]
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sse"
 WEATHER = {
     "name": "get_weather",
     "description": "Current weather for a place",
@@ -539,13 +539,10 @@ def test_the_module_serves_in_the_foreground_until_ctrl_c():
 
 
 def _fixtures():
-    if not FIXTURES.is_dir():
-        reason = f"the shared SSE fixtures are not at {FIXTURES}"
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
     return sorted(path for path in FIXTURES.iterdir() if path.suffix in (".txt", ".sse"))
 
 
-@pytest.mark.parametrize("fixture", _fixtures(), ids=lambda path: getattr(path, "name", "none"))
+@pytest.mark.parametrize("fixture", _fixtures(), ids=lambda path: path.name)
 def test_recorded_streams_replay_byte_for_byte(client, sim, fixture):
     raw = fixture.read_bytes()
     # Served twice, framed differently (one chunk for the file, then one per event), built the same.

@@ -1,0 +1,161 @@
+"""What can go wrong, classified once: the exception types, and one table of HTTP statuses.
+
+A leaf: it imports nothing from the package, so `retry.py` (when to try again) and `errors.py` (what
+the user reads) both build on it without importing each other. The SDK is imported only when a
+failure is classified, keeping `import claude_magic` cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+
+RED, RESET = "\x1b[31m", "\x1b[0m"
+_SECRET_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+
+
+def redact(text: str) -> str:
+    """Blank out any credential the SDK could have read, wherever a message happens to echo it."""
+    for name in _SECRET_VARIABLES:
+        secret = os.environ.get(name)
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _one_line_or_whole(error: BaseException, line: list[str]) -> list[str]:
+    """`line` while the error is being raised; the whole chain when `%tb` asks for it again later.
+
+    IPython renders an error through `_render_traceback_` both when the cell fails (inside the
+    handler, so the error is the one being handled) and when `%tb` shows the last error (outside
+    it): the second is where the cause, down to the SDK's own exception, is wanted.
+    """
+    if sys.exc_info()[1] is error:
+        return line
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return line
+    return shell.InteractiveTB.structured_traceback(type(error), error, error.__traceback__)
+
+
+class ClaudeMagicError(Exception):
+    """An error IPython shows as its message alone (via `_render_traceback_`), in red.
+
+    Raised `from` the failure behind it, so `%tb` and `%debug` still reach the SDK's exception.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(redact(message))
+
+    def _render_traceback_(self) -> list[str]:
+        return _one_line_or_whole(self, [f"{RED}{line}{RESET}" for line in str(self).splitlines()])
+
+
+class BadInput(ClaudeMagicError):
+    """The cell or its options are wrong; nothing was sent."""
+
+
+class BadKeyword(BadInput, TypeError):
+    """`ask()` got a keyword it does not take, or a value of the wrong type: a TypeError, in one line."""
+
+
+class EndedEarly(Exception):
+    """The body ended without `message_stop`: the SDK raises nothing, so this says it instead."""
+
+
+class Stopped(KeyboardInterrupt):
+    """The user pressed Stop: the cell ends interrupted, with one line instead of a traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return _one_line_or_whole(self, [f"{RED}KeyboardInterrupt: {self}{RESET}"])
+
+
+class WaitTooLong(Exception):
+    """The server asks for a longer wait before retrying than `max_retry_wait` allows."""
+
+    def __init__(self, cause: BaseException, wait: float):
+        super().__init__(f"asked to wait {wait:.0f} s")
+        self.cause = cause
+        self.wait = wait
+
+
+@dataclass(frozen=True)
+class Status:
+    """How one HTTP status is handled: retried or not, its name (in the countdown and the final
+    message), and the next step the final message suggests."""
+
+    name: str
+    retry: bool
+    advice: str = ""
+
+
+# The statuses the SDK itself retries (408, 409, 429, 5xx) are retried here too, visibly.
+STATUSES: dict[int, Status] = {
+    400: Status("Claude rejected the request", False),
+    401: Status("Claude rejected the API key", False,
+                "Set a valid key: `%env ANTHROPIC_API_KEY=sk-ant-…` (or in your shell), then re-run the cell."),
+    403: Status("This key may not do that", False),
+    404: Status("Not found", False),
+    408: Status("The request timed out at the server", True, "Re-run the cell."),
+    409: Status("Conflict", True, "Re-run the cell."),
+    413: Status("The request is too large", False,
+                "Drop turns with `%claude undo` or `%claude reset`, or start over with `--new`."),
+    429: Status("Rate limited", True, "Wait a minute and re-run the cell."),
+    500: Status("Server error", True, "Re-run the cell in a minute."),
+    503: Status("Overloaded", True, "Re-run the cell in a minute."),
+    529: Status("Overloaded", True, "Re-run the cell in a minute."),
+}
+_SERVER_ERROR = STATUSES[500]
+_CLIENT_ERROR = STATUSES[400]
+
+
+def status_of(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None)
+
+
+def status(code: int) -> Status:
+    """The table's row for a status; a status it does not list is handled like its class (4xx, 5xx)."""
+    return STATUSES.get(code) or (_SERVER_ERROR if code >= 500 else _CLIENT_ERROR)
+
+
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """The HTTP library's errors, which the SDK lets through unwrapped once a body is streaming."""
+    errors = []
+    for name in ("httpx2", "httpx"):  # the SDK moved from httpx to httpx2; accept either
+        try:
+            errors.append(importlib.import_module(name).HTTPError)
+        except ImportError:
+            pass
+    return tuple(errors)
+
+
+def is_timeout(exc: BaseException) -> bool:
+    return "Timeout" in type(exc).__name__
+
+
+def retryable(exc: BaseException) -> bool:
+    """A failure before the first byte that a second try may not hit: a retried status, no connection."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APIConnectionError):
+        return True
+    return isinstance(exc, anthropic.APIStatusError) and status(exc.status_code).retry
+
+
+def broke_midstream(exc: BaseException) -> bool:
+    """A stream that started and then failed in a way a second try may not: overload, drop, early end."""
+    import anthropic
+
+    return isinstance(exc, (EndedEarly, anthropic.APIStatusError, *transport_errors()))
+
+
+def from_outside(exc: BaseException) -> bool:
+    """Whether the failure came from the API, the network or the user, rather than a bug of ours."""
+    import anthropic
+
+    outside = (ClaudeMagicError, EndedEarly, WaitTooLong, anthropic.APIError, *transport_errors())
+    return isinstance(exc, outside) or is_timeout(exc)

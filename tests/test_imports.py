@@ -1,0 +1,106 @@
+"""What the package imports: its own modules in one direction only (no cycle, not even inside functions),
+and from outside exactly its declared dependencies."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "claude_magic"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(path: Path, name: str, modules: set[str]) -> set[str]:
+    """Every package module `path` imports, at the top or inside a function."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            submodules = {f"{base}.{alias.name}" for alias in node.names} & modules
+            # `from . import batches` loads the submodule; the package itself is already importing.
+            found.update(submodules if submodules and node.level else {base, *submodules})
+    return {module for module in found if module in modules and module != name}
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    return {name: imported(path, name, set(paths)) for name, path in paths.items()}
+
+
+def test_the_graph_sees_imports_inside_functions():
+    graph = import_graph()
+    assert "claude_magic.magic" in graph["claude_magic"]  # imported inside load_ipython_extension
+    assert "claude_magic.failures" in graph["claude_magic.retry"]
+
+
+def test_no_import_cycle_in_the_package():
+    graph = import_graph()
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as error:
+        raise AssertionError(f"import cycle: {' -> '.join(error.args[1])}") from None
+    assert order
+
+
+def test_failures_is_a_leaf_that_retry_and_errors_build_on():
+    graph = import_graph()
+    assert graph["claude_magic.failures"] == set()
+    assert "claude_magic.errors" not in graph["claude_magic.retry"]
+    assert {"claude_magic.failures", "claude_magic.retry"} <= graph["claude_magic.errors"]
+
+
+def test_every_module_imports_first_in_a_fresh_interpreter():
+    """Imported first, each module must load: a hidden cycle breaks exactly this."""
+    script = (
+        "import importlib, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    for loaded in [m for m in sys.modules if m.split('.')[0] == 'claude_magic']:\n"
+        "        del sys.modules[loaded]\n"
+        "    importlib.import_module(name)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, *sorted(import_graph())], check=False, capture_output=True,
+                          text=True, cwd=PACKAGE.parent)
+    assert done.returncode == 0, done.stderr
+
+
+# Imported only when the user's own object is one of theirs (a DataFrame, an array), or for type checkers.
+OPTIONAL = {"numpy", "pandas", "typing_extensions"}
+DISTRIBUTION = {"IPython": "ipython"}
+
+
+def third_party_imports() -> set[str]:
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module.split(".")[0])
+    return {name for name in found - set(sys.stdlib_module_names) if name != "claude_magic"}
+
+
+def test_the_declared_dependencies_are_what_the_package_imports():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {re.split(r"[<>=!~\[ ]", requirement)[0].lower(): requirement for requirement in project["dependencies"]}
+    imported = {DISTRIBUTION.get(name, name).lower() for name in third_party_imports() - OPTIONAL}
+    assert set(declared) == imported
+    assert declared["anthropic"] == "anthropic>=2"  # httpx2 and output_config arrived in 2.0
+    assert "nest_asyncio" not in third_party_imports()
+    assert any(r.startswith("nest_asyncio") for r in project["optional-dependencies"]["dev"])  # tutorial 04
