@@ -56,7 +56,7 @@ def _tool(function: Any, item: Any) -> Any:
                        f"wrap it in a function with typed parameters (def {name}(text: str): …).")
     try:
         return anthropic.beta_tool(function, name=name)
-    except Exception as exc:  # noqa: BLE001 - the SDK (pydantic) cannot describe it: say so in a line
+    except Exception as exc:  # the SDK (pydantic) cannot describe it: say so in a line
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInput(f"--tools {label}: cannot describe it as a tool ({reason}); "
                        "wrap it in a function with typed parameters.") from exc
