@@ -155,8 +155,9 @@ class Mapper:
             pool.shutdown(wait=False, cancel_futures=True)
             self.stopped = True
             for future, n in futures.items():
-                answered = future.done() and not future.cancelled() and future.exception() is None
-                results[n] = future.result() if answered else Failed("stopped")
+                if results[n] == Failed("not asked") and future.done() and not future.cancelled():
+                    error = future.exception()
+                    results[n] = Failed(self._why(error, client)) if error else future.result()
             return [Failed("stopped") if r == Failed("not asked") else r for r in results]
         pool.shutdown()
         return results
