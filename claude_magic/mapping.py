@@ -118,16 +118,16 @@ class Mapper:
         except anthropic.APIError as exc:
             raise ClaudeMagicError(f"--map --count: {self._why(exc, client)}") from exc
         if len(picked) == total:
-            tokens, how = sum(counts), f"count_tokens on all {total:,} prompts"
+            tokens, how = f"{sum(counts):,}", f"count_tokens on all {total:,} prompts"
         else:
-            tokens = round(sum(counts) / len(counts) * total)
-            how = f"≈, count_tokens on {len(picked)} of the {total:,} prompts, spread evenly, scaled to all"
+            tokens = f"≈ {round(sum(counts) / len(counts) * total):,}"
+            how = f"count_tokens on {len(picked)} of the {total:,} prompts, spread evenly, scaled to all"
         request = requests[0]
         where = "as a Message Batch (half price)" if batch else "one request each"
         first = "\n".join(f"> {line}" for line in prompts[0][:2000].splitlines() or [""])
         display_markdown(
             f"**--map {name}: {total:,} prompts** to `{request['model']}`, {where} — nothing was asked.\n\n"
-            f"**{tokens:,} input tokens** in all ({how}); each answer at most {request['max_tokens']:,} tokens."
+            f"**{tokens} input tokens** in all ({how}); each answer at most {request['max_tokens']:,} tokens."
             f"\n\nFirst prompt:\n\n{first}"
         )
 
