@@ -1,7 +1,8 @@
 """Notebook variables as prompt content: compact, bounded, and readable by a model.
 
 A DataFrame becomes its shape, dtypes and head/tail; an array its shape, dtype and a sample; an image
-(PIL image, PNG/JPEG bytes, matplotlib figure) an image block; anything else a truncated repr. The
+(PIL image, PNG/JPEG bytes, matplotlib figure) an image block; anything else a bounded repr, built by
+`reprlib` from the first items and characters only, so a 100 MB value costs no 100 MB of text. The
 libraries are only looked at by duck typing, so none of them is a dependency.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,13 +53,59 @@ def describe(name: str, value: Any, limits: Limits) -> tuple[dict[str, Any], str
     if hasattr(value, "dtype") and hasattr(value, "shape"):
         shape = "×".join(map(str, value.shape)) or "scalar"
         return _text(name, _array(value), limits), f"array {shape} {value.dtype}"
-    return _text(name, repr(value), limits), type(value).__name__
+    preview = _Preview(limits.chars)
+    body = preview.repr(value)
+    size = f" of length {len(value):,}" if isinstance(value, _SIZED) else ""
+    whole = f"; the whole is a {type(value).__name__}{size}"
+    cut = preview.left < 0 or isinstance(value, _CONTAINERS) and len(value) > _Preview.items
+    return _text(name, body, limits, whole, cut=cut), type(value).__name__
 
 
-def _text(name: str, body: str, limits: Limits) -> dict[str, Any]:
-    if len(body) > limits.chars:
-        body = f"{body[: limits.chars]}\n… ({len(body) - limits.chars:,} more characters not shown)"
+def _text(name: str, body: str, limits: Limits, whole: str = "", cut: bool = False) -> dict[str, Any]:
+    if len(body) > limits.chars or cut:
+        body = f"{body[: limits.chars]}\n… (shortened to {limits.chars:,} characters{whole})"
     return {"type": "text", "text": f"Variable `{name}`:\n```\n{body}\n```"}
+
+
+_SIZED = (str, bytes, bytearray, list, tuple, dict, set, frozenset)
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+class _Preview(reprlib.Repr):
+    """A repr that stops writing once it has written `chars` characters: items past it are `...`.
+
+    Strings and bytes are sliced before their repr is built, and containers are read only as far as
+    their first items, so the cost follows `chars`, not the size of the value.
+    """
+
+    items = 100  # of any one container
+
+    def __init__(self, chars: int):
+        super().__init__()
+        self.maxstring = self.maxother = self.maxlong = chars
+        self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = self.maxdeque = self.maxarray = self.items
+        self.maxdict = self.items
+        self.left = chars
+
+    def repr1(self, x: Any, level: int) -> str:
+        if self.left <= 0:
+            return self.fillvalue
+        text = super().repr1(x, level)
+        if not isinstance(x, _CONTAINERS):  # a container's items were counted already
+            self.left -= len(text) + 2
+        return text
+
+    def repr_bytes(self, x: bytes, level: int) -> str:
+        return self.repr_str(x, level)
+
+    def repr_bytearray(self, x: bytearray, level: int) -> str:
+        return f"bytearray({self.repr_str(bytes(x[: self.maxstring]), level)}{', ...' if len(x) > self.maxstring else ''})"
+
+    def repr_int(self, x: int, level: int) -> str:
+        try:
+            return super().repr_int(x, level)
+        except ValueError:  # more digits than Python will write (sys.int_max_str_digits)
+            return f"<int of {x.bit_length():,} bits>"
 
 
 def _frame(frame: Any, limits: Limits) -> str:

@@ -68,6 +68,8 @@ class ClaudeMagics(Magics):
                   "{'model': {'input':…, 'output':…, 'cache_read':…, 'cache_write':…}}").tag(config=True)
     map_concurrency = Integer(4, help="--map: requests in flight at once.").tag(config=True)
     batch_poll_interval = Float(10.0, help="--map --batch: seconds between status checks.").tag(config=True)
+    batch_file = Unicode("claude_batches.json", help="--map --batch: where submitted batch ids are kept "
+                         "until their results are in (relative to the notebook's folder).").tag(config=True)
     simulator_pace = Float(120.0, help="Offline simulator speed, tokens per second (0 = instant).").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
@@ -222,7 +224,7 @@ class ClaudeMagics(Magics):
         if not template:
             raise BadInput("The cell is empty: write the prompt to ask for each item, using {item}.")
         return Mapper(self.session).run(template, self.shell.user_ns[args.map], args.map, self.options_for(args),
-                                 batch=args.batch, interp=not args.no_interp)
+                                        batch=args.batch, interp=not args.no_interp, count=args.count)
 
     def _parse(self, argv: list[str]) -> Any:
         """The options, checked for what argparse cannot see: empty names, a keyword as --out."""

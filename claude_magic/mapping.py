@@ -1,26 +1,35 @@
 """`--map`: one prompt template over every item of a list, Series or DataFrame.
 
-Items are asked concurrently (a bounded number in flight), or with `--batch` as one Message Batch
-(half price, asynchronous), whose id is kept on disk so a kernel restart can pick its results up.
-Results come back aligned with the input; an item that failed holds a `Failed` saying why.
+Items are asked concurrently (a bounded number in flight), or with `--batch` as Message Batches
+(half price, asynchronous): one, or several where the input is above the API's limits for one batch.
+Their ids are kept on disk (`ClaudeMagics.batch_file`), by server and request, so a kernel restart
+picks their results up. Results come back aligned with the input; an item that failed, or that a Stop
+left unanswered, holds a `Failed` saying why. `--count` previews and asks nothing.
 """
 
 from __future__ import annotations
 
 import json
-import time
+import os
+import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .conversation import user_turn
-from .errors import BadInput, Stopped, explain
+from .errors import BadInput, ClaudeMagicError, Stopped, explain
 from .prompt import interpolate
-from .render import Progress, preview
+from .render import Progress, display_markdown, preview
 from .replay import request_key
+from .session import _COUNTED
 
-BATCH_STATE = "claude_batches.json"
+# The Message Batches API's limits for one batch; a larger input is split into several batches.
+MAX_BATCH_REQUESTS = 100_000
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+# `--map --count` counts at most this many prompts (spread over the input) and scales to the rest.
+COUNT_SAMPLE = 20
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,10 @@ class Mapper:
     def __init__(self, session: Any):
         self.session = session
         self.settings = session.settings
+        self.stopped = False
 
-    def run(self, template: str, value: Any, name: str, options: Any, *, batch: bool, interp: bool) -> Any:
+    def run(self, template: str, value: Any, name: str, options: Any, *, batch: bool, interp: bool,
+            count: bool = False) -> Any:
         namespace = self.session.shell.user_ns
         fields = items_of(value, name)
         if not fields:
@@ -71,7 +82,9 @@ class Mapper:
         prompts = [interpolate(template, {**namespace, **f}) if interp else template for f in fields]
         requests = [options.request([user_turn(prompt, options.context)]) for prompt in prompts]
         client = self.session.client()
-        started = time.monotonic()
+        if count:
+            return self._preview(client, name, prompts, requests, batch)
+        started = self.session.clock()
         progress = Progress(len(requests), f"{'Batch of' if batch else 'Asking'} {len(requests)} prompts",
                             clock=self.session.clock)
         run = self._batch if batch else self._concurrent
@@ -84,17 +97,50 @@ class Mapper:
         namespace["last_map"] = aligned(value, results)
         if options.out:
             namespace[options.out] = output
-        progress.finish(_summary(prompts, answers, time.monotonic() - started, options.out))
+        seconds = self.session.clock() - started
+        progress.finish(_summary(prompts, answers, seconds, options.out, stopped=self.stopped))
+        if self.stopped:
+            kept = f"`{options.out}` and `last_map`" if options.out else "`last_map`"
+            raise Stopped(f"stopped by you; the answers so far are in {kept}, the rest marked Failed('stopped').")
         return output
+
+    def _preview(self, client: Any, name: str, prompts: list[str], requests: list[dict[str, Any]],
+                 batch: bool) -> None:
+        """What `--map` would send, with its input token count; nothing is asked (count_tokens is free)."""
+        import anthropic
+
+        total = len(requests)
+        picked = sorted({round(n * (total - 1) / (COUNT_SAMPLE - 1)) for n in range(COUNT_SAMPLE)}) \
+            if total > COUNT_SAMPLE else list(range(total))
+        try:
+            counts = [client.messages.count_tokens(**{k: v for k, v in requests[n].items() if k in _COUNTED})
+                      .input_tokens for n in picked]
+        except anthropic.APIError as exc:
+            raise ClaudeMagicError(f"--map --count: {self._why(exc, client)}") from exc
+        if len(picked) == total:
+            tokens, how = f"{sum(counts):,}", f"count_tokens on all {total:,} prompts"
+        else:
+            tokens = f"≈ {round(sum(counts) / len(counts) * total):,}"
+            how = f"count_tokens on {len(picked)} of the {total:,} prompts, spread evenly, scaled to all"
+        request = requests[0]
+        where = "as a Message Batch (half price)" if batch else "one request each"
+        first = "\n".join(f"> {line}" for line in prompts[0][:2000].splitlines() or [""])
+        display_markdown(
+            f"**--map {name}: {total:,} prompts** to `{request['model']}`, {where} — nothing was asked.\n\n"
+            f"**{tokens} input tokens** in all ({how}); each answer at most {request['max_tokens']:,} tokens."
+            f"\n\nFirst prompt:\n\n{first}"
+        )
 
     def _concurrent(self, client: Any, requests: list[dict[str, Any]], progress: Progress) -> list[Any]:
         # Background items use the SDK's own (silent) retries: the progress line is what the user watches.
         client = client.with_options(max_retries=self.settings.max_retries)
         results: list[Any] = [Failed("not asked") for _ in requests]
         pool = ThreadPoolExecutor(max_workers=max(1, self.settings.map_concurrency))
-        futures = {pool.submit(client.messages.create, **request): n for n, request in enumerate(requests)}
+        futures: dict[Any, int] = {}
         done = failed = 0
         try:
+            for n, request in enumerate(requests):
+                futures[pool.submit(client.messages.create, **request)] = n
             for future in as_completed(futures):
                 n = futures[future]
                 try:
@@ -105,63 +151,107 @@ class Mapper:
                 done += 1
                 progress.update(done, failed)
         except KeyboardInterrupt:
+            # What finished is kept (paid for); what was in flight or not yet asked is marked.
             pool.shutdown(wait=False, cancel_futures=True)
-            self._store_partial(results, progress)
-            raise Stopped("stopped by you; the answers so far are in `last_map`, the rest marked Failed.") from None
+            self.stopped = True
+            for future, n in futures.items():
+                if results[n] == Failed("not asked") and future.done() and not future.cancelled():
+                    error = future.exception()
+                    results[n] = Failed(self._why(error, client)) if error else future.result()
+            return [Failed("stopped") if r == Failed("not asked") else r for r in results]
         pool.shutdown()
         return results
 
     def _batch(self, client: Any, requests: list[dict[str, Any]], progress: Progress) -> list[Any]:
-        state = _BatchState(Path(BATCH_STATE))
-        key = request_key({"requests": requests})
-        batch_id = state.get(key)
-        if batch_id is None:
-            batch = client.messages.batches.create(
-                requests=[{"custom_id": f"item-{n}", "params": request} for n, request in enumerate(requests)]
-            )
-            batch_id = batch.id
-            state.put(key, batch_id)
+        import anthropic
+
+        state = _BatchState(Path(self.settings.batch_file))
+        key = request_key({"base_url": str(client.base_url), "requests": requests})
+        chunks = batch_chunks(requests)
+        ids = (state.get(key) + [None] * len(chunks))[: len(chunks)]
+        latest: dict[int, Any] = {}
         try:
             while True:
-                batch = client.messages.batches.retrieve(batch_id)
-                counts = batch.request_counts
-                finished = counts.succeeded + counts.errored + counts.canceled + counts.expired
-                progress.update(finished, counts.errored + counts.canceled + counts.expired,
-                                note=f"batch `{batch_id}` {batch.processing_status}")
-                if batch.processing_status == "ended":
+                for n, chunk in enumerate(chunks):
+                    if n not in latest or latest[n].processing_status != "ended":
+                        latest[n] = self._poll(client, state, key, ids, n, chunk)
+                counts = [batch.request_counts for batch in latest.values()]
+                finished = sum(c.succeeded + c.errored + c.canceled + c.expired for c in counts)
+                failed = sum(c.errored + c.canceled + c.expired for c in counts)
+                statuses = ", ".join(f"`{b.id}` {b.processing_status}" for b in latest.values())
+                progress.update(finished, failed, note=f"batch {statuses}")
+                if all(batch.processing_status == "ended" for batch in latest.values()):
                     break
                 self.session.sleep(self.settings.batch_poll_interval)
+            results: list[Any] = [Failed("no result in the batch") for _ in requests]
+            for batch_id in ids:
+                for entry in client.messages.batches.results(batch_id):
+                    results[int(entry.custom_id.removeprefix("item-"))] = _outcome(entry.result)
         except KeyboardInterrupt:
+            names = ", ".join(i for i in ids if i) or "none submitted yet"
             raise Stopped(
-                f"stopped waiting; batch {batch_id} keeps running. Re-run this cell to pick up its results."
+                f"stopped waiting; batch {names} keeps running. Re-run this cell to pick up its results."
             ) from None
-        results: list[Any] = [Failed("no result in the batch") for _ in requests]
-        for entry in client.messages.batches.results(batch_id):
-            n = int(entry.custom_id.removeprefix("item-"))
-            outcome = entry.result
-            if outcome.type == "succeeded":
-                results[n] = outcome.message
-            elif outcome.type == "errored":
-                results[n] = Failed(f"{outcome.error.error.type}: {outcome.error.error.message}")
-            else:
-                results[n] = Failed(outcome.type)
+        except anthropic.APIError as exc:
+            submitted = [i for i in ids if i]
+            kept = (f" Batch {', '.join(submitted)} is kept in {state.path}: re-run the cell to pick it up."
+                    if submitted else " Nothing was submitted: re-run the cell to try again.")
+            raise ClaudeMagicError(f"--map --batch: {self._why(exc, client)}{kept}") from exc
         state.remove(key)
         return results
+
+    def _poll(self, client: Any, state: _BatchState, key: str, ids: list[str | None], n: int,
+              chunk: list[dict[str, Any]]) -> Any:
+        """Batch `n`, submitted first if it is not yet, or again if the server no longer has it."""
+        import anthropic
+
+        if ids[n] is not None:
+            try:
+                return client.messages.batches.retrieve(ids[n])
+            except anthropic.NotFoundError:
+                display_markdown(f"⚠ Batch `{ids[n]}` (kept in `{state.path}`) is gone from the server — expired, "
+                                 "deleted, or made with another key or server: dropped it, submitting a fresh one.")
+        ids[n] = client.messages.batches.create(requests=chunk).id
+        state.put(key, ids)
+        return client.messages.batches.retrieve(ids[n])
 
     def _why(self, exc: BaseException, client: Any) -> str:
         return explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout, attempts=1,
                        partial=False).splitlines()[0]
 
-    def _store_partial(self, results: list[Any], progress: Progress) -> None:
-        stopped = [Failed("stopped") if isinstance(r, Failed) and r.error == "not asked" else r for r in results]
-        self.session.shell.user_ns["last_map"] = stopped
-        progress.finish(f"⏹ stopped: {sum(not isinstance(r, Failed) for r in stopped)} of {len(stopped)} answered")
+
+def batch_chunks(requests: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The batch entries (`item-N` and its params), split to keep each batch within the API's limits."""
+    envelope = len(b'{"requests": []}')
+    chunks: list[list[dict[str, Any]]] = [[]]
+    size = envelope
+    for n, params in enumerate(requests):
+        entry = {"custom_id": f"item-{n}", "params": params}
+        entry_size = len(json.dumps(entry).encode()) + 2  # and the ", " before the next one
+        if envelope + entry_size > MAX_BATCH_BYTES:
+            raise BadInput(f"--map --batch: item {n} alone is larger than one batch may be "
+                           f"({MAX_BATCH_BYTES:,} bytes); ask it without --batch, or shorten it.")
+        if len(chunks[-1]) == MAX_BATCH_REQUESTS or size + entry_size > MAX_BATCH_BYTES:
+            chunks.append([])
+            size = envelope
+        chunks[-1].append(entry)
+        size += entry_size
+    return chunks
 
 
-def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | None) -> str:
+def _outcome(result: Any) -> Any:
+    if result.type == "succeeded":
+        return result.message
+    if result.type == "errored":
+        return Failed(f"{result.error.error.type}: {result.error.error.message}")
+    return Failed(result.type)
+
+
+def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | None, *,
+             stopped: bool = False) -> str:
     """How it went in a line, where the results are, and the first rows of prompts and answers."""
     failed = sum(isinstance(answer, Failed) for answer in answers)
-    line = f"✓ {len(answers) - failed} of {len(answers)} answered" + (f" · ⚠ {failed} failed" if failed else "")
+    line = ("⏹ stopped by you · " if stopped else "") + f"✓ {len(answers) - failed} of {len(answers)} answered" + (f" · ⚠ {failed} failed" if failed else "")
     line += f" · {seconds:.1f} s · " + (f"texts in `{out}`, " if out else "") + "Messages in `last_map`"
     rows = [f"| {n} | {preview(p, 50)} | {preview(str(a), 70)} |" for n, (p, a) in enumerate(zip(prompts, answers))]
     more = f"\n\n… and {len(rows) - 10} more" if len(rows) > 10 else ""
@@ -169,16 +259,17 @@ def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | 
 
 
 class _BatchState:
-    """Batch ids by request hash, on disk, so a restarted kernel finds the batch it already paid for."""
+    """Batch ids by server and request, on disk, so a restarted kernel finds the batches it already paid for."""
 
     def __init__(self, path: Path):
         self.path = path
 
-    def get(self, key: str) -> str | None:
-        return self._read().get(key)
+    def get(self, key: str) -> list[str | None]:
+        ids = self._read().get(key, [])
+        return [ids] if isinstance(ids, str) else list(ids)
 
-    def put(self, key: str, batch_id: str) -> None:
-        self._write({**self._read(), key: batch_id})
+    def put(self, key: str, ids: list[str | None]) -> None:
+        self._write({**self._read(), key: ids})
 
     def remove(self, key: str) -> None:
         state = self._read()
@@ -189,11 +280,25 @@ class _BatchState:
         else:
             self.path.unlink(missing_ok=True)  # leave no empty file behind in the notebook's folder
 
-    def _read(self) -> dict[str, str]:
+    def _read(self) -> dict[str, Any]:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            state = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        return state if isinstance(state, dict) else {}
 
-    def _write(self, state: dict[str, str]) -> None:
-        self.path.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    def _write(self, state: dict[str, Any]) -> None:
+        """Whole or not at all (a temporary file, then renamed over the old one); a failure is said, not raised:
+        the batch is submitted and this run still collects it."""
+        temporary = None
+        try:
+            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self.path.parent,
+                                             prefix=f".{self.path.name}.", delete=False) as file:
+                temporary = file.name
+                json.dump(state, file, indent=1)
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
+            print(f"⚠ claude_magic: could not write {str(self.path)!r} ({exc.strerror or exc}); if this run is "
+                  "stopped, a re-run cannot find its batch and submits a new one.", file=sys.stderr)

@@ -162,6 +162,8 @@ class Session:
         was (so the next cell still sends a valid history), and a short error is raised.
         """
         chat, earlier, turns = self._turns(prompt, options, cell_id)
+        if options.replay:
+            self.replay.check()
         client = self.client()
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
         view = AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,

@@ -2,30 +2,64 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .errors import BadInput
 
 RESULT_PREVIEW = 200
+# The API's pattern for a tool's name.
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
 def tools_from(names: str | list[Any], namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The named callables as SDK function tools, by name (`--tools f,g`, or callables from Python)."""
+    """The named callables as SDK function tools, by name (`--tools f,g`, or callables from Python).
+
+    A tool is named after its function, or after the variable holding it where the function's own
+    name is not one the API takes (`a = lambda q: …` becomes the tool `a`).
+    """
     import anthropic
 
     items = [name.strip() for name in names.split(",") if name.strip()] if isinstance(names, str) else names
-    tools = {}
+    tools: dict[str, Any] = {}
     for item in items:
         function = namespace.get(item) if isinstance(item, str) else item
+        label = item if isinstance(item, str) else getattr(item, "__name__", repr(item))
         if function is None:
-            raise BadInput(f"--tools {item}: there is no function {item!r} in the notebook. Define it first.")
+            raise BadInput(f"--tools {label}: there is no function {label!r} in the notebook. Define it first.")
         if not callable(function):
-            raise BadInput(f"--tools {item}: {item!r} is a {type(function).__name__}, not a function.")
-        tool = function if isinstance(function, anthropic.lib.tools.BetaFunctionTool) else anthropic.beta_tool(function)
+            raise BadInput(f"--tools {label}: {label!r} is a {type(function).__name__}, not a function.")
+        tool = function if isinstance(function, anthropic.lib.tools.BetaFunctionTool) else _tool(function, item)
+        if tool.name in tools:
+            raise BadInput(f"--tools: two tools are named {tool.name!r}; give each function its own name.")
         tools[tool.name] = tool
     return tools
+
+
+def _tool(function: Any, item: Any) -> Any:
+    """`function` as an SDK tool, or one line saying why it cannot be one."""
+    import anthropic
+
+    name = getattr(function, "__name__", "")
+    if not TOOL_NAME.fullmatch(name):
+        if not (isinstance(item, str) and TOOL_NAME.fullmatch(item)):
+            raise BadInput(f"--tools: {name or repr(function)!r} is not a valid tool name (letters, digits, _ "
+                           "and -, at most 64); assign the function to a variable and name that.")
+        name = item
+    label = item if isinstance(item, str) else name
+    if inspect.isbuiltin(function) or inspect.isclass(function):
+        kind = "a built-in" if inspect.isbuiltin(function) else "a class"
+        raise BadInput(f"--tools {label}: {label!r} is {kind}, whose parameters cannot be described to Claude; "
+                       f"wrap it in a function with typed parameters (def {name}(text: str): …).")
+    try:
+        return anthropic.beta_tool(function, name=name)
+    except Exception as exc:  # the SDK (pydantic) cannot describe it: say so in a line
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadInput(f"--tools {label}: cannot describe it as a tool ({reason}); "
+                       "wrap it in a function with typed parameters.") from exc
 
 
 def definitions(tools: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -44,7 +78,9 @@ def run_calls(message: Any, tools: Mapping[str, Any]) -> list[dict[str, Any]]:
             if tool is None:
                 raise LookupError(f"no tool named {block.name!r} was offered")
             result["content"] = _as_text(tool.call(block.input))
-        except Exception as exc:  # noqa: BLE001 - the model is told what went wrong and can recover
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - even SystemExit: the model is told and can recover
             result["content"] = f"{type(exc).__name__}: {exc}"
             result["is_error"] = True
         results.append(result)

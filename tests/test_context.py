@@ -62,7 +62,35 @@ def test_matplotlib_figure_is_an_image():
 
 def test_anything_else_is_a_truncated_repr():
     block, label = describe("big", list(range(100_000)), Limits(chars=100))
-    assert label == "list" and "more characters not shown" in block["text"] and len(block["text"]) < 300
+    assert label == "list" and "shortened to 100 characters; the whole is a list of length 100,000" in block["text"]
+    assert len(block["text"]) < 300
+
+
+MB = 1 << 20
+
+
+@pytest.mark.parametrize("make", [lambda: b"\x00" * (50 * MB), lambda: "x" * (50 * MB), lambda: [0] * (6 * MB)],
+                         ids=["bytes", "str", "list"])
+def test_a_huge_variable_is_cut_without_building_its_whole_repr(nb, make):
+    import sys
+    import tracemalloc
+
+    nb.ns["big"] = make()
+    size = sys.getsizeof(nb.ns["big"])
+    assert size >= 48 * MB
+    nb.run("%%claude\nWarm up")  # the SDK's first import is not what is measured
+    tracemalloc.start()
+    try:
+        result, captured = nb.run("%%claude --context big\nWhat is big?")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        del nb.ns["big"]
+    assert result.error_in_exec is None, error_text(captured)
+    assert peak < size / 10  # the old full repr took more than the object itself
+    text = sent_blocks(nb)[0]["text"]
+    assert len(text) < 4200 and "shortened to 4,000 characters; the whole is a " in text
+    assert "context: big (" in final_markdown(captured)
 
 
 @pytest.mark.parametrize("cell", ["%%claude --context missing\nhi"])

@@ -118,3 +118,43 @@ def test_sdk_tool_use_fixture_renders_its_tool_call(nb):
     # no tools were offered, so the unanswered call is left out and the next turn stays valid
     assert claude_magic.history()[-1]["content"] == [
         {"type": "text", "text": "I'll check the current weather in Paris for you."}]
+
+
+def test_lambdas_are_tools_named_after_their_variables(nb):
+    nb.shell.run_cell('a = lambda q: "one"\nb = lambda q: "two"')
+    nb.sim.queue(Reply.tool_use("b", {"q": "x"}), Reply.text("Two it is."))
+    result, captured = nb.run("%%claude --tools a,b\nWhich?")
+    assert result.error_in_exec is None, error_text(captured)
+    assert [tool["name"] for tool in nb.requests[0]["body"]["tools"]] == ["a", "b"]
+    tool_result = nb.requests[1]["body"]["messages"][2]["content"][0]
+    assert tool_result["content"] == "two" and "is_error" not in tool_result
+    assert "Two it is." in final_markdown(captured)
+
+
+def test_two_tools_of_one_name_are_bad_input(nb):
+    nb.shell.run_cell(WEATHER + "\nalias = get_weather")
+    result, captured = nb.run("%%claude --tools get_weather,alias\nhi")
+    assert error_text(captured).strip() == (
+        "--tools: two tools are named 'get_weather'; give each function its own name.")
+    assert result.error_in_exec.__traceback__ is not None and nb.sim.requests == []
+
+
+def test_a_builtin_as_a_tool_says_why_in_one_line(nb):
+    nb.shell.run_cell("p = print")
+    _, captured = nb.run("%%claude --tools p\nPrint hello")
+    shown = error_text(captured).strip()
+    assert len(shown.splitlines()) == 1 and "'p' is a built-in" in shown and "wrap it in a function" in shown
+    assert "pydantic" not in shown and "Traceback" not in shown and nb.sim.requests == []
+
+
+def test_a_tool_that_exits_is_an_error_result_not_the_end_of_the_cell(nb):
+    nb.shell.run_cell("import sys\ndef leave(code: int) -> str:\n    'Leaves.'\n    sys.exit(code)")
+    nb.sim.queue(Reply.tool_use("leave", {"code": 3}), Reply.text("The tool exited."))
+    result, captured = nb.run("%%claude --tools leave\nTry it")
+    assert result.error_in_exec is None, error_text(captured)
+    tool_result = nb.requests[1]["body"]["messages"][2]["content"][0]
+    assert tool_result == {"type": "tool_result", "tool_use_id": tool_result["tool_use_id"],
+                           "content": "SystemExit: 3", "is_error": True}
+    assert "⚠ error: `SystemExit: 3`" in final_markdown(captured)
+    assert "exit" not in error_text(captured).lower()
+    assert nb.ns["last_message"].content[0].text == "The tool exited."

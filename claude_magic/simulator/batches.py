@@ -20,6 +20,8 @@ _CUSTOM_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 # Unfinished requests would expire this long after their batch was created.
 _LIFETIME = timedelta(hours=24)
 _COUNTS = ("processing", "succeeded", "errored", "canceled", "expired")
+# The most requests one batch may hold, as the real API limits it.
+MAX_REQUESTS = 100_000
 
 
 class Unknown(LookupError):
@@ -35,6 +37,8 @@ def problem(body: Any) -> str | None:
         return "requests: Field required"
     if not isinstance(requests, list) or not requests:
         return "requests: at least one request is required"
+    if len(requests) > MAX_REQUESTS:
+        return f"requests: List should have at most {MAX_REQUESTS} items after validation, not {len(requests)}"
     seen = set()
     for index, request in enumerate(requests):
         if not isinstance(request, dict):
