@@ -79,6 +79,7 @@ class _Run:
         self.replayed: list[Any] = []
         self.events: list[tuple[float, str, Any, int]] | None = [] if record_events else None
         self.best_partial: Any = None  # the longest answer of this round's broken attempts, if retried
+        self.broken: list[Any] = []  # every attempt that broke and was asked again: paid for all the same
 
     def current(self) -> Any | None:
         """The live stream's Message so far."""
@@ -90,7 +91,10 @@ class _Run:
     def keep_partial(self) -> None:
         """Before a broken attempt is retried: keep its answer if it got further than the others."""
         current = self.current()
-        if current is not None and (self.best_partial is None or _size(current) > _size(self.best_partial)):
+        if current is None:
+            return
+        self.broken.append(current)
+        if self.best_partial is None or _size(current) > _size(self.best_partial):
             self.best_partial = current
 
     def snapshot(self) -> Any | None:
@@ -277,7 +281,7 @@ class Session:
 
     def _conclude(self, view: AnswerView, run: _Run, state: str | None, options: Options) -> None:
         messages = run.messages()
-        for message in messages:
+        for message in [*messages, *(m for m in run.broken if m not in messages)]:
             if message not in run.replayed:
                 self.ledger.add(options.chat, message)
         if messages:

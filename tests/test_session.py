@@ -137,6 +137,8 @@ def test_midstream_retry_when_asked_streams_the_whole_answer_again(nb):
     assert result.error_in_exec is None
     assert final_markdown(captured).startswith(ANSWER + "\n\n<sub>")
     assert text_of(nb.ns["last_message"]) == ANSWER and len(nb.requests) == 2
+    _, usage = nb.run("%claude usage")
+    assert "| default | `claude-sonnet-5-5` | 2 |" in final_markdown(usage)  # the broken attempt was paid for too
 
 
 def test_midstream_retries_that_fail_too_keep_the_furthest_partial(nb):
