@@ -20,7 +20,6 @@ import IPython
 
 from .codeblocks import cell_code, fenced
 from .errors import BadInput, ClaudeMagicError, Stopped
-from .render import display_markdown
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _PARSED_CELL = re.compile(r'File "<ipython-input-([0-9]+)-[0-9a-f]+>"')  # the name IPython parses a cell under
@@ -243,16 +242,17 @@ def failure_prompt(run: Ran, request: str, chars: int) -> str:
 def offer_cell(shell: Any, message: Any) -> str | None:
     """Put the code of `message` into a new cell below the running one (in a terminal: the next prompt).
 
-    Returns the code offered, or None after a note under the answer when there is no code block.
+    Returns the code offered, or None when there is none; either way a line under the answer says so
+    (printed, so the answer stays the cell's last display).
     """
     answer = "".join(block.text for block in message.content if block.type == "text")
     code = cell_code(answer)
     if code is None:
-        display_markdown("<sub>No Python code block in this answer, so no new cell was added.</sub>")
+        print("No Python code block in this answer, so no new cell was added.")
         return None
     shell.set_next_input(code, replace=False)
     lines = code.count("\n") + 1
-    display_markdown(f"<sub>↓ {lines} line{'s' if lines > 1 else ''} of code offered as a new cell below.</sub>")
+    print(f"↓ {lines} line{'s' if lines > 1 else ''} of code offered as a new cell below.")
     return code
 
 

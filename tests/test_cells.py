@@ -83,7 +83,8 @@ def test_fix_explains_offers_the_corrected_cell_and_records_the_source(loop):
     body = loop.requests[-1]["body"]
     assert body["system"] == CODE_INSTRUCTION and "give the whole corrected cell" in sent(loop)
     assert loop.shell.rl_next_input == "def f():\n    return 1 / 1\nf()"
-    assert "3 lines of code offered as a new cell below" in final_markdown(captured)
+    assert captured.stdout == "↓ 3 lines of code offered as a new cell below.\n"
+    assert final_markdown(captured).startswith(FIXED)
     loop.run("%%claude\nThat didn't work either.")
     history = loop.requests[-1]["body"]["messages"]
     assert "return 1 / 0" in history[0]["content"] and history[1]["content"][0]["text"] == FIXED
@@ -184,7 +185,7 @@ def test_code_asks_for_code_and_offers_only_the_code_as_the_next_cell(loop):
     _, captured = loop.run("%%claude --code\nPrint pi.")
     assert loop.requests[-1]["body"]["system"] == CODE_INSTRUCTION
     assert loop.shell.rl_next_input == "import math\n\nprint(math.pi)"
-    assert final_markdown(captured) == "<sub>↓ 3 lines of code offered as a new cell below.</sub>"
+    assert captured.stdout == "↓ 3 lines of code offered as a new cell below.\n"
     assert claude_magic.history()[0] == {"role": "user", "content": "Print pi."}
 
 
@@ -202,8 +203,8 @@ def test_code_without_a_code_block_adds_a_note_and_no_cell(loop):
     loop.sim.queue(Reply.text("I cannot write that as code."))
     result, captured = loop.run("%%claude --code\nDraw me a sheep.")
     assert result.error_in_exec is None and loop.shell.rl_next_input is None
-    assert "no new cell was added" in final_markdown(captured)
-    assert "I cannot write that as code." in captured.outputs[-2].data["text/markdown"]
+    assert captured.stdout == "No Python code block in this answer, so no new cell was added.\n"
+    assert final_markdown(captured).startswith("I cannot write that as code.")
 
 
 def test_code_offers_nothing_when_the_answer_fails(loop):
