@@ -102,7 +102,8 @@ class ClaudeMagics(Magics):
         """Ask Claude. The cell is the prompt; the answer streams in as markdown.
 
         %%claude [options]      the cell body is the prompt; {name} is replaced by str(name) when
-                                `name` is a variable (anything else is sent as written).
+                                `name` is a variable, {In[N]} / {Out[N]} / {Err[N]} by cell [N]'s
+                                source / output / error (anything else is sent as written).
         %claude history         the turns of a chat, with token counts
         %claude reset [NAME]    forget a chat (default: the --chat one)
         %claude undo            drop the last exchange of a chat
