@@ -213,6 +213,17 @@ def test_code_offers_nothing_when_the_answer_fails(loop):
     assert result.error_in_exec is not None and loop.shell.rl_next_input is None
 
 
+def test_code_from_python_and_with_count(loop):
+    loop.sim.queue(Reply.text("```python\nprint('from ask')\n```"))
+    claude_magic.ask("print something", code=True)
+    assert loop.shell.rl_next_input == "print('from ask')"
+    loop.shell.rl_next_input = None
+    _, captured = loop.run("%%claude --code --count\nprint something else")
+    counted = [r for r in loop.sim.requests if r["path"] == "/v1/messages/count_tokens"][-1]["body"]
+    assert counted["system"] == CODE_INSTRUCTION and loop.shell.rl_next_input is None
+    assert len(loop.requests) == 1 and "would be sent" in final_markdown(captured)
+
+
 def test_code_does_not_go_with_map(loop):
     loop.ns["items"] = ["a"]
     _, captured = loop.run("%%claude --code --map items\n{item}")
