@@ -26,6 +26,7 @@ _PARSED_CELL = re.compile(r'File "<ipython-input-([0-9]+)-[0-9a-f]+>"')  # the n
 _IPYTHON = os.path.dirname(IPython.__file__) + os.sep
 # A cell that asked Claude is already in the chat's history; --cells leaves it out.
 _ASKS_CLAUDE = re.compile(r"^\s*%%?claude\b")
+_CELLS_HEADING = "The notebook's code cells before this question, oldest first ([N] is the execution count):\n\n"
 # --cells shows this much of one cell's output: enough to see what it was, not a dump.
 SHORT_OUTPUT = 800
 
@@ -107,19 +108,17 @@ class CellRecord:
             raise BadInput("--cells: no code cell has run before this one yet.")
         errors = {run.number: run.error for run in self.runs}
         parts: list[str] = []
-        used = 0
+        used = len(_CELLS_HEADING)
         for number in numbers:  # newest first, so the budget keeps the newest
             part = self._cell_text(number, inputs[number], errors.get(number))
             if parts and used + len(part) > budget:
                 break
-            parts.append(cut(part, budget) if not parts else part)
-            used += len(part)
+            parts.append(cut(part, max(budget - used, 0)) if not parts else part)
+            used += len(parts[-1]) + 2  # and the blank line between cells
         shown = numbers[: len(parts)][::-1]
         dropped = len(numbers) - len(shown)
         label = f"cells {_numbers(shown)}" + (f" ({dropped} older left out: cells_chars)" if dropped else "")
-        text = ("The notebook's code cells before this question, oldest first ([N] is the execution count):\n\n"
-                + "\n\n".join(reversed(parts)))
-        return {"type": "text", "text": text}, label
+        return {"type": "text", "text": _CELLS_HEADING + "\n\n".join(reversed(parts))}, label
 
     def _cell_text(self, number: int, source: str, error: str | None) -> str:
         text = f"[{number}]:\n" + fenced(source.strip("\n"), "python")
