@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import error_text, final_markdown
+from IPython.utils.capture import capture_output
 
 import claude_magic
 from claude_magic.prompt import CODE_INSTRUCTION
@@ -222,6 +223,26 @@ def test_code_from_python_and_with_count(loop):
     counted = [r for r in loop.sim.requests if r["path"] == "/v1/messages/count_tokens"][-1]["body"]
     assert counted["system"] == CODE_INSTRUCTION and loop.shell.rl_next_input is None
     assert len(loop.requests) == 1 and "would be sent" in final_markdown(captured)
+
+
+def test_stop_during_a_code_answer_offers_nothing_and_is_no_failed_cell(loop):
+    import os
+    import signal
+    import threading
+
+    loop.run("%%claude --no-history\nwarm up")  # the SDK's first import is no place for this Stop
+    loop.magics.cells.runs.clear()
+    loop.magics.simulator_pace = 20  # 50 ms a word: the Stop lands mid-answer
+    loop.sim.queue(Reply.text("```python\n" + "\n".join(f"x{i} = {i}" for i in range(100)) + "\n```"))
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with capture_output():
+        numbered(loop, "%%claude --code\nmany assignments")
+    timer.join()
+    loop.magics.simulator_pace = 0
+    assert loop.shell.rl_next_input is None and loop.ns["last_message"].stop_reason is None
+    _, captured = loop.run("%claude fix")
+    assert "No cell has failed" in error_text(captured)
 
 
 def test_code_does_not_go_with_map(loop):
