@@ -21,6 +21,7 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magic import ClaudeMagics
 
     ipython.register_magics(ClaudeMagics)
+    ipython.events.register("post_run_cell", ipython.magics_manager.registry[_EXTENSION].cells.after_cell)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
@@ -30,6 +31,7 @@ def unload_ipython_extension(ipython: Any) -> None:
         return
     for kind in ("line", "cell"):
         manager.magics[kind].pop("claude", None)
+    ipython.events.unregister("post_run_cell", magics.cells.after_cell)
     magics.session.connection.close()
 
 

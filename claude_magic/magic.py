@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import keyword
-import re
 import shlex
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +13,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
+from .cells import CellRecord, cell_count, failure_prompt
 from .connection import BACKENDS, load_sdk
 from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
@@ -71,10 +70,14 @@ class ClaudeMagics(Magics):
     batch_file = Unicode("claude_batches.json", help="--map --batch: where submitted batch ids are kept "
                          "until their results are in (relative to the notebook's folder).").tag(config=True)
     simulator_pace = Float(120.0, help="Offline simulator speed, tokens per second (0 = instant).").tag(config=True)
+    cells_chars = Integer(20000, help="--cells: most characters of earlier cells sent; the newest are kept.").tag(
+        config=True
+    )
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell=shell, **kwargs)
         self.session = Session(shell, self)
+        self.cells = CellRecord(shell)  # kept up to date by the post_run_cell hook load_ipython_extension adds
 
     @no_var_expand
     @magic_arguments()
@@ -98,18 +101,23 @@ class ClaudeMagics(Magics):
     @argument("--count", action="store_true", help="Show what would be sent and its token count; ask nothing.")
     @argument("--map", metavar="VAR", help="Ask once per item of a list / Series / DataFrame VAR ({item}, {column}).")
     @argument("--batch", action="store_true", help="With --map: one Message Batch (half price, asynchronous).")
+    @argument("--cells", nargs="?", const="all", type=cell_count, metavar="N",
+              help="Include the last N code cells (source and outputs); without N, all (within cells_chars).")
+    @argument("--code", action="store_true", help="Ask for code, and put the answer's code into a new cell below.")
     @line_cell_magic
     def claude(self, line: str, cell: str | None = None) -> None:
         """Ask Claude. The cell is the prompt; the answer streams in as markdown.
 
         %%claude [options]      the cell body is the prompt; {name} is replaced by str(name) when
-                                `name` is a variable (anything else is sent as written).
+                                `name` is a variable, {In[N]} / {Out[N]} / {Err[N]} by cell [N]'s
+                                source / output / error (anything else is sent as written).
         %claude history         the turns of a chat, with token counts
         %claude reset [NAME]    forget a chat (default: the --chat one)
         %claude undo            drop the last exchange of a chat
         %claude chats           the chats of this notebook
         %claude models          the models the server offers
-        %claude explain         why did the last cell fail? (sends its traceback and source)
+        %claude explain         why did the last failed cell fail? (sends its source and error)
+        %claude fix             explain briefly, and offer the corrected cell as a new cell below
         %claude usage           tokens spent per chat and model, with an estimated cost
         %claude tokens          the token count of a chat's history, without asking
 
@@ -175,7 +183,8 @@ class ClaudeMagics(Magics):
         if not prompt:
             raise BadInput("The cell is empty: write your question under `%%claude`.")
         if not args.no_interp:
-            prompt = interpolate(prompt, self.shell.user_ns, hidden=self.shell.user_ns_hidden)
+            prompt = interpolate(prompt, self.shell.user_ns, hidden=self.shell.user_ns_hidden,
+                                 cells=lambda kind, number: self.cells.reference(kind, number, self.context_chars))
             if not prompt.strip():
                 raise BadInput("The prompt is empty once its {names} are filled in: there is nothing to ask.")
         return prompt, self.options_for(args)
@@ -197,12 +206,17 @@ class ClaudeMagics(Magics):
             cache=self.cache,
             replay=self.replay or args.replay,
             fresh=args.fresh,
+            code=args.code,
         )
         if options.max_tokens < 1:
             raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
         if args.context:
             limits = Limits(chars=self.context_chars, rows=self.context_rows)
             options.context, options.context_labels = blocks_for(args.context, ns, limits)
+        if args.cells is not None:
+            block, label = self.cells.recent(args.cells, self.cells_chars)
+            options.context.insert(0, block)
+            options.context_labels.insert(0, label)
         return options
 
     def _thinking(self, budget: int | None, max_tokens: int | None) -> dict[str, Any] | None:
@@ -218,6 +232,8 @@ class ClaudeMagics(Magics):
         return {"type": "enabled", "budget_tokens": budget}
 
     def _map(self, args: Any, cell: str) -> Any:
+        if args.code:
+            raise BadInput("--code puts one answer's code into a new cell: it does not go with --map.")
         if args.map not in self.shell.user_ns:
             raise BadInput(f"--map {args.map}: there is no variable {args.map!r} in the notebook.")
         template = cell.strip()
@@ -252,20 +268,18 @@ class ClaudeMagics(Magics):
             raise BadInput(f"`%claude` takes one of: {', '.join(COMMANDS)}. Ask with `%%claude` in a cell.")
         handler(self, args, args.command[1:])
 
-    def _failure_report(self) -> str:
-        """The last error's traceback and the source of the cell that raised it, as a question."""
-        error = getattr(sys, "last_value", None)
-        if error is None:
-            raise BadInput("There is no error to explain yet: `%claude explain` looks at the last failed cell.")
-        traceback = self.shell.InteractiveTB.stb2text(
-            self.shell.InteractiveTB.structured_traceback(type(error), error, error.__traceback__)
-        )
-        inputs = self.shell.user_ns.get("_ih", [])
-        source = inputs[-2] if len(inputs) >= 2 else ""
-        return (
-            "This notebook cell failed. Explain in a few sentences why, and show how to fix it.\n\n"
-            f"Cell:\n```python\n{source.strip()}\n```\n\nError:\n```\n{_strip_ansi(traceback).strip()}\n```"
-        )
+    def explain(self, args: Any) -> None:
+        """`%claude explain`: why the most recent failed cell failed; its source and error are sent verbatim."""
+        self._ask_about_failure(args, "explain", EXPLAIN)
+
+    def fix(self, args: Any) -> None:
+        """`%claude fix`: a short explanation, and the corrected cell offered as a new cell below."""
+        args.code = True
+        self._ask_about_failure(args, "fix", FIX)
+
+    def _ask_about_failure(self, args: Any, command: str, request: str) -> None:
+        prompt = failure_prompt(self.cells.failure(command), request, self.context_chars)
+        self.session.ask(prompt, self.options_for(args), cell_id=self._cell_id())
 
 
 def _history(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
@@ -293,7 +307,11 @@ def _models(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
 
 
 def _explain(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
-    magics.session.ask(*magics.prepare(args, magics._failure_report()))
+    magics.explain(args)
+
+
+def _fix(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    magics.fix(args)
 
 
 def _usage(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
@@ -312,9 +330,15 @@ COMMANDS: dict[str, Callable[[ClaudeMagics, Any, list[str]], None]] = {
     "chats": _chats,
     "models": _models,
     "explain": _explain,
+    "fix": _fix,
     "usage": _usage,
     "tokens": _tokens,
 }
+
+
+EXPLAIN = "This notebook cell failed. Explain in a few sentences why, and show how to fix it."
+FIX = ("This notebook cell failed. Explain the cause in two or three sentences, then give the whole corrected "
+       "cell.")
 
 
 def shlex_split(line: str) -> list[str]:
@@ -323,7 +347,3 @@ def shlex_split(line: str) -> list[str]:
         return shlex.split(line)
     except ValueError as exc:
         raise BadInput(f"{exc}. See `%%claude?` for the options.") from exc
-
-
-def _strip_ansi(text: str) -> str:
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)

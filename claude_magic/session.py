@@ -10,11 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cells import offer_cell
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
 from .failures import broke_midstream, retryable
+from .prompt import with_code_instruction
 from .render import (
     RAW_EVENTS,
     AnswerView,
@@ -51,11 +53,13 @@ class Options:
     cache: bool = True
     replay: bool = False
     fresh: bool = False
+    code: bool = False  # --code: ask for code, and offer it as a new cell
 
     def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
-        if self.system:
-            request["system"] = self.system
+        system = with_code_instruction(self.system) if self.code else self.system
+        if system:
+            request["system"] = system
         if self.effort:
             request["output_config"] = {"effort": self.effort}
         if self.tools:
@@ -205,6 +209,8 @@ class Session:
         self._conclude(view, run, None, options)
         if options.history:
             self._record(chat, turns, message, cell_id)
+        if options.code:
+            offer_cell(self.shell, message)
         return message
 
     def count(self, prompt: str | None, options: Options, cell_id: str | None = None) -> int:

@@ -362,3 +362,22 @@ def test_serving_streams_chunks_events_errors_cancel_and_shutdown(executed):
 
     closed = text(cell(nb, "refused = True"))
     assert "server thread alive: False" in closed and "port refuses connections: True" in closed
+
+
+def test_working_with_your_notebook_fix_outputs_errors_cells_and_code(executed):
+    nb = executed("10_working_with_your_notebook.ipynb")
+    assert "NameError: name 'value' is not defined" in error(cell(nb, "len(value) for city"))
+    fixed = exactly(nb, "%claude fix")
+    assert answer(fixed).startswith("`value` is not defined") and FOOTER.search(answer(fixed))
+    assert "↓ 3 lines of code offered as a new cell below." in text(fixed)
+    sent_fix, sent_out = (text(c) for c in code_cells(nb) if c.source == "print(last_prompt())")
+    assert "Cell [2]:\n```python\ntemperatures = " in sent_fix and 'File "Cell In[2]", line 2' in sent_fix
+    assert sent_fix.rstrip().endswith("NameError: name 'value' is not defined\n```")
+    assert "(turn 2 of this conversation)" in answer(cell(nb, "Why didn't Python catch that typo"))
+    assert sent_out.endswith("worst day?\n[('Wed', 143), ('Mon', 120), ('Tue', 95), ('Thu', 88)]\n")
+    assert text(cell(nb, "print(last_prompt().splitlines()[-1])")) == "NameError: name 'value' is not defined\n"
+    assert re.search(r"context: cells \[\d+\], \[\d+\], \[\d+\]</sub>", answer(cell(nb, "--cells 3")))
+    generated = cell(nb, "%%claude --code")
+    offered = text(cell(nb, "print(cell_code("))
+    assert f"↓ {offered.count(chr(10))} lines of code offered as a new cell below." in text(generated)
+    assert "def function_median_numbers(" in offered and "```" not in offered and "simulator" not in offered

@@ -35,3 +35,29 @@ def test_system_from_variable_or_text():
     assert resolve_system("$persona", {"persona": "A pirate."}) == "A pirate."
     with pytest.raises(BadInput, match="no variable 'persona'"):
         resolve_system("$persona", {})
+
+
+def test_cell_references_are_the_only_expressions_resolved():
+    asked = []
+
+    def cells(kind, number):
+        asked.append((kind, number))
+        return None if number == 99 else f"<{kind}{number}>"
+
+    text = "{In[3]} {Out[-1]} {Err[12]} {In[99]} {In[0].__class__} {x[0]} {a.b} {In[ 3]} {{In[3]}} {Foo[1]}"
+    assert interpolate(text, {"x": [1], "a": 1}, cells=cells) == (
+        "<In3> <Out-1> <Err12> {In[99]} {In[0].__class__} {x[0]} {a.b} {In[ 3]} {{In[3]}} {Foo[1]}")
+    assert asked == [("In", 3), ("Out", -1), ("Err", 12), ("In", 99)]
+    assert interpolate("{In[3]}", {}) == "{In[3]}"  # no resolver: verbatim, as for --map templates
+
+
+def test_a_replaced_cell_is_not_interpolated_again():
+    assert interpolate("{In[1]} {name}", {"name": "Ada", "secret": "s3cr3t"},
+                       cells=lambda kind, number: "{secret} {In[1]}") == "{secret} {In[1]} Ada"
+
+
+def test_code_instruction_follows_the_users_system_prompt():
+    from claude_magic.prompt import CODE_INSTRUCTION, with_code_instruction
+
+    assert with_code_instruction(None) == with_code_instruction("") == CODE_INSTRUCTION
+    assert with_code_instruction("Be terse.") == f"Be terse.\n\n{CODE_INSTRUCTION}"
