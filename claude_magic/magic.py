@@ -16,6 +16,7 @@ from .connection import BACKENDS
 from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
 from .errors import BadInput
+from .fitting import fit
 from .mapping import Mapper
 from .prompt import interpolate, resolve_system
 from .render import MODES, display_markdown, preview
@@ -143,7 +144,6 @@ class ClaudeMagics(Magics):
             history=not args.no_history,
             out=args.out,
             tools=tools_from(args.tools, ns) if args.tools else {},
-            thinking=self._thinking(args.thinking, args.max_tokens),
             events=args.events,
             cache=self.cache,
             replay=self.replay or args.replay,
@@ -151,24 +151,13 @@ class ClaudeMagics(Magics):
         )
         if options.max_tokens < 1:
             raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
+        fit(options, args.thinking)
         if options.out is not None and not options.out.isidentifier():
             raise BadInput(f"--out needs a variable name, not {options.out!r}.")
         if args.context:
             limits = Limits(chars=self.context_chars, rows=self.context_rows)
             options.context, options.context_labels = blocks_for(args.context, ns, limits)
         return options
-
-    def _thinking(self, budget: int | None, max_tokens: int | None) -> dict[str, Any] | None:
-        if budget is None:
-            return None
-        if budget == 0:  # the bare flag: let the model decide how much to think
-            return {"type": "adaptive"}
-        limit = self.max_tokens if max_tokens is None else max_tokens
-        if not 1024 <= budget < limit:
-            raise BadInput(
-                f"--thinking {budget}: the budget must be at least 1024 tokens and below --max-tokens ({limit})."
-            )
-        return {"type": "enabled", "budget_tokens": budget}
 
     def _map(self, args: Any, cell: str) -> None:
         if args.map not in self.shell.user_ns:
