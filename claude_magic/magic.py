@@ -84,7 +84,8 @@ class ClaudeMagics(Magics):
     @argument("--no-interp", action="store_true", help="Send {name} verbatim instead of the variable's value.")
     @argument("--tools", metavar="F,G", help="Python functions Claude may call (schemas from signature and docstring).")
     @argument("--thinking", nargs="?", const=0, type=int, metavar="BUDGET",
-              help="Extended thinking: adaptive, or a budget of at least 1024 tokens.")
+              help="Thinking: bare for adaptive, or a budget of at least 1024 tokens (adaptive on models "
+                   "that take no budget).")
     @argument("--events", action="store_true", help="Also show the stream's event timeline under the answer.")
     @argument("--context", metavar="A,B", help="Include these variables (DataFrames, arrays, images, …).")
     @argument("--replay", action="store_true", help="Reuse the stored answer of an unchanged request (see replay).")
