@@ -16,7 +16,7 @@ MIN_BUDGET = 1024
 
 
 def fit(options: Any, budget: int | None) -> None:
-    """Set `options.thinking` from `--thinking` (None: not given, 0: adaptive, N: a budget) for `options.model`.
+    """Set `options.thinking` for `options.model` from `--thinking` (None: not given, 0: bare, N: a budget).
 
     Adds to `options.notes` what the footer should say about a change; raises BadInput for what cannot work.
     """

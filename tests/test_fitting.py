@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import error_text, final_markdown
 
+from claude_magic.errors import BadInput
 from claude_magic.simulator.answers import signer
 
 WEATHER = '''
@@ -34,7 +36,7 @@ def test_bare_thinking_is_adaptive_and_a_budget_only_model_refuses_it_in_one_lin
     nb.run("%%claude -m claude-sonnet-4-6 --thinking\nhi")
     assert nb.requests[-1]["body"]["thinking"] == {"type": "adaptive"}  # 4.6 shows thinking by default
     sent = len(nb.requests)
-    result, captured = nb.run("%%claude -m claude-haiku-4-5 --thinking\nhi")
+    _, captured = nb.run("%%claude -m claude-haiku-4-5 --thinking\nhi")
     assert "claude-haiku-4-5 has no adaptive thinking; give it a budget" in error_text(captured)
     assert "Traceback" not in error_text(captured) and len(nb.requests) == sent
     nb.run("%%claude -m claude-haiku-4-5 --thinking 2000 --max-tokens 4000\nhi")
@@ -49,14 +51,14 @@ def test_thinking_budget_is_checked_whatever_the_model(nb):
 
 
 def test_max_tokens_above_the_models_limit_is_one_line(nb):
-    result, captured = nb.run("%%claude --max-tokens 500000\nhi")
+    _, captured = nb.run("%%claude --max-tokens 500000\nhi")
     assert "--max-tokens 500,000: claude-sonnet-5-5 writes at most 128,000 tokens" in error_text(captured)
     assert "Traceback" not in error_text(captured) and nb.requests == []
     _, captured = nb.run("%%claude -m claude-haiku-4-5 --max-tokens 100000\nhi")
     assert "at most 64,000" in error_text(captured) and nb.requests == []
     nb.run("%%claude --max-tokens 128000\nhi")
     assert nb.requests[-1]["body"]["max_tokens"] == 128_000
-    result, _ = nb.run("%%claude -m my-local-model --max-tokens 500000\nhi")  # unknown: the server decides
+    nb.run("%%claude -m my-local-model --max-tokens 500000\nhi")  # unknown: the server decides
     assert nb.requests[-1]["body"]["max_tokens"] == 500_000
 
 
@@ -85,3 +87,15 @@ def test_with_tools_on_a_5_5_model_the_text_between_tool_calls_is_shown(nb):
     assert "I'll use the `get_weather` tool for this." in final_markdown(captured)
     nb.run("%%claude -m claude-sonnet-5 --tools get_weather\nWeather in Rome?")
     assert "thinking" not in nb.requests[-1]["body"]  # earlier models write that text as text
+
+
+def test_ask_from_code_is_fitted_the_same_way(nb):
+    import claude_magic
+
+    message = claude_magic.ask("Is 91 prime?", thinking=3000, max_tokens=8000)
+    assert nb.requests[-1]["body"]["thinking"] == {"type": "adaptive", "display": "summarized"}
+    assert message.content[0].type == "thinking"
+    sent = len(nb.requests)
+    with pytest.raises(BadInput, match="writes at most 128,000 tokens"):
+        claude_magic.ask("hi", max_tokens=200_000)
+    assert len(nb.requests) == sent

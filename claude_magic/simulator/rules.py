@@ -48,7 +48,8 @@ def version_problem(version: str | None) -> Problem | None:
     if not version:
         return _invalid("anthropic-version: header is required")
     if version not in API_VERSIONS:
-        return _invalid(f"anthropic-version: {version!r} is not a valid version; use one of {', '.join(API_VERSIONS)}")
+        known = ", ".join(API_VERSIONS)
+        return _invalid(f"anthropic-version: {version!r} is not a valid version; use one of {known}")
     return None
 
 
@@ -129,7 +130,7 @@ def _model(body: dict[str, Any], rules: ModelRules | None, counting: bool) -> Pr
 
 
 def _budget(body: dict[str, Any], thinking: Any, counting: bool) -> Problem | None:
-    """The shape of `thinking`, whatever the model: a budget of at least 1024 below max_tokens, a known display."""
+    """The shape of `thinking`, any model: a budget of 1024 or more, below max_tokens; a known display."""
     if not isinstance(thinking, dict):
         return None
     if thinking.get("display", "summarized") not in _DISPLAYS:
