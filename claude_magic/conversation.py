@@ -14,6 +14,8 @@ from .render import preview
 from .tables import Rendered, markdown_table
 
 DEFAULT_CHAT = "default"
+# Blocks that take no cache mark, and that only the model that wrote them may be sent back.
+_THINKING = ("thinking", "redacted_thinking")
 
 
 @dataclass
@@ -24,6 +26,21 @@ class Exchange:
     cell_id: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    model: str | None = None  # whose answer: its thinking blocks go back to that model only
+
+    def turns_for(self, model: str | None) -> list[dict[str, Any]]:
+        """The turns as `model` may be sent them: another model's thinking blocks are left out.
+
+        Claude Sonnet 5.5 and Opus 5.5 refuse a thinking block another model produced, and no model
+        reads an earlier turn's thinking, so leaving them out on a switch loses nothing.
+        """
+        if model is None or self.model in (None, model):
+            return self.turns
+        return [
+            {**turn, "content": [b for b in turn["content"] if b.get("type") not in _THINKING]}
+            if turn["role"] == "assistant" and isinstance(turn["content"], list) else turn
+            for turn in self.turns
+        ]
 
     @property
     def user(self) -> dict[str, Any]:
@@ -52,14 +69,15 @@ class Chat(Rendered):
                 for number, exchange in enumerate(self.exchanges, 1)]
         return markdown_table(["#", "you", "Claude", "tokens in / out"], rows)
 
-    def context_for(self, cell_id: str | None) -> list[dict[str, Any]]:
+    def context_for(self, cell_id: str | None, model: str | None = None) -> list[dict[str, Any]]:
         """The turns a cell builds on: everything before its own earlier exchange, if it had one.
 
-        Re-running a cell replaces its exchange in place, so it sees what it saw the first time.
+        Re-running a cell replaces its exchange in place, so it sees what it saw the first time. Sent to
+        `model`, other models' thinking blocks are left out (see `Exchange.turns_for`).
         """
         position = self._position(cell_id)
         earlier = self.exchanges if position is None else self.exchanges[:position]
-        return [turn for exchange in earlier for turn in exchange.turns]
+        return [turn for exchange in earlier for turn in exchange.turns_for(model)]
 
     def record(self, exchange: Exchange) -> None:
         position = self._position(exchange.cell_id)
@@ -134,7 +152,6 @@ def user_turn(prompt: str, context: list[dict[str, Any]] | None = None) -> dict[
 
 
 _CACHE_MARK = {"type": "ephemeral"}
-_UNMARKABLE = ("thinking", "redacted_thinking")
 
 
 def mark_for_cache(messages: list[dict[str, Any]], history_end: int) -> list[dict[str, Any]]:
@@ -151,7 +168,7 @@ def mark_for_cache(messages: list[dict[str, Any]], history_end: int) -> list[dic
         turn = marked[position]
         content = turn["content"]
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else [dict(b) for b in content]
-        if blocks and blocks[-1].get("type") not in _UNMARKABLE:
+        if blocks and blocks[-1].get("type") not in _THINKING:
             blocks[-1]["cache_control"] = _CACHE_MARK
             marked[position] = {**turn, "content": blocks}
     return marked

@@ -19,6 +19,7 @@ from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
 from .errors import BadInput
 from .failures import BadKeyword
+from .fitting import fit
 from .mapping import Mapper
 from .prompt import interpolate, resolve_system
 from .render import MODES
@@ -93,7 +94,8 @@ class ClaudeMagics(Magics):
     @argument("--no-interp", action="store_true", help="Send {name} verbatim instead of the variable's value.")
     @argument("--tools", metavar="F,G", help="Python functions Claude may call (schemas from signature and docstring).")
     @argument("--thinking", nargs="?", const=0, type=int, metavar="BUDGET",
-              help="Extended thinking: adaptive, or a budget of at least 1024 tokens.")
+              help="Thinking: bare for adaptive, or a budget of at least 1024 tokens (adaptive on models "
+                   "that take no budget).")
     @argument("--events", action="store_true", help="Also show the stream's event timeline under the answer.")
     @argument("--context", metavar="A,B", help="Include these variables (DataFrames, arrays, images, …).")
     @argument("--replay", action="store_true", help="Reuse the stored answer of an unchanged request (see replay).")
@@ -201,7 +203,6 @@ class ClaudeMagics(Magics):
             history=not args.no_history,
             out=args.out,
             tools=tools_from(args.tools, ns) if args.tools else {},
-            thinking=self._thinking(args.thinking, args.max_tokens),
             events=args.events,
             cache=self.cache,
             replay=self.replay or args.replay,
@@ -210,6 +211,7 @@ class ClaudeMagics(Magics):
         )
         if options.max_tokens < 1:
             raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
+        fit(options, args.thinking)
         if args.context:
             limits = Limits(chars=self.context_chars, rows=self.context_rows)
             options.context, options.context_labels = blocks_for(args.context, ns, limits)
@@ -218,18 +220,6 @@ class ClaudeMagics(Magics):
             options.context.insert(0, block)
             options.context_labels.insert(0, label)
         return options
-
-    def _thinking(self, budget: int | None, max_tokens: int | None) -> dict[str, Any] | None:
-        if budget is None:
-            return None
-        if budget == 0:  # the bare flag: let the model decide how much to think
-            return {"type": "adaptive"}
-        limit = self.max_tokens if max_tokens is None else max_tokens
-        if not 1024 <= budget < limit:
-            raise BadInput(
-                f"--thinking {budget}: the budget must be at least 1024 tokens and below --max-tokens ({limit})."
-            )
-        return {"type": "enabled", "budget_tokens": budget}
 
     def _map(self, args: Any, cell: str) -> Any:
         if args.code:

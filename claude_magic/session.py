@@ -54,6 +54,7 @@ class Options:
     replay: bool = False
     fresh: bool = False
     code: bool = False  # --code: ask for code, and offer it as a new cell
+    notes: list[str] = field(default_factory=list)  # said once in the footer (what fitting.fit changed)
 
     def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
@@ -231,7 +232,7 @@ class Session:
         if options.new and reset:
             self.conversations.reset(options.chat)
         chat = self.conversations[options.chat]
-        earlier = chat.context_for(cell_id) if options.history and not options.new else []
+        earlier = chat.context_for(cell_id, options.model) if options.history and not options.new else []
         turns = [user_turn(prompt, options.context)] if prompt is not None else []
         _check_sendable([turns, options.system])
         return chat, earlier, turns
@@ -298,6 +299,7 @@ class Session:
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
                       replayed=bool(run.replayed), retries=run.retries)
+        line = " · ".join([line, *options.notes])
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")
 
     def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None) -> None:
@@ -305,7 +307,8 @@ class Session:
             turn = assistant_turn(message)
             if turn is not None:
                 usage = message.usage
-                chat.record(Exchange([*turns, turn], cell_id, usage.input_tokens, usage.output_tokens))
+                chat.record(Exchange([*turns, turn], cell_id, usage.input_tokens, usage.output_tokens,
+                                     message.model))
         except Exception as exc:  # noqa: BLE001 - the answer is already shown and stored
             print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
 

@@ -7,7 +7,6 @@ from conftest import final_markdown
 
 from claude_magic.costs import PRICES, Ledger, estimate
 from claude_magic.simulator import Reply
-from claude_magic.simulator.answers import MODELS as SIMULATED
 
 
 def message(model="claude-sonnet-4-5", **usage):
@@ -38,13 +37,14 @@ def test_table_prices_known_models_and_never_guesses():
     assert "| $1.2000 |" in ledger.table(custom)
 
 
-def test_usage_command_totals_what_the_chats_spent(nb):
+def test_usage_command_totals_what_the_chats_spent(nb, monkeypatch):
+    unpriced = "claude-haiku-5-5"  # every simulated model is priced: take one price away
+    monkeypatch.delitem(PRICES, unpriced)
     nb.sim.queue(Reply.text("a b c"), Reply.text("d e"), Reply.text("f"))
     nb.run("%%claude\nfirst")
     nb.run("%%claude\nsecond")
     nb.run("%%claude --chat side\nthird")
     nb.run("%claude reset")  # resetting a chat forgets its turns, not what they cost
-    unpriced = next(model for model in SIMULATED if model not in PRICES)
     nb.run(f"%%claude -m {unpriced}\nfourth")
     _, captured = nb.run("%claude usage")
     table = final_markdown(captured)

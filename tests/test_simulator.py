@@ -391,7 +391,7 @@ def test_a_client_hanging_up_mid_stream_leaves_no_trace(client, sim, capfd):
     sim.queue(Reply.text("word " * 400))
     request = {"model": MODEL, "max_tokens": 1000, "messages": PROMPT, "stream": True}
     with httpx2.stream(
-        "POST", f"{sim.url}/v1/messages", json=request, headers={"x-api-key": "k"}
+        "POST", f"{sim.url}/v1/messages", json=request, headers={"x-api-key": "k", "anthropic-version": "2026-10-21"}
     ) as response:
         next(response.iter_bytes())
     time.sleep(0.1)  # the server's next paced write now meets a closed socket
@@ -487,7 +487,7 @@ def test_a_huge_answer_streams_one_word_per_delta(sim):
     sim.queue(Reply.text("a " * 20000))
     request = {"model": MODEL, "max_tokens": 20000, "messages": PROMPT, "stream": True}
     with httpx2.stream(
-        "POST", f"{sim.url}/v1/messages", json=request, headers={"x-api-key": "k"}
+        "POST", f"{sim.url}/v1/messages", json=request, headers={"x-api-key": "k", "anthropic-version": "2026-10-21"}
     ) as response:
         body = response.read()
     assert body.count(b'"type":"text_delta"') == 20000

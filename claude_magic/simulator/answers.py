@@ -13,6 +13,8 @@ import keyword
 import re
 from typing import Any
 
+from ..models import rules_for
+
 # Newest first, the order GET /v1/models lists them in. The dates are approximate: only their order matters.
 # Models without a lifecycle are active.
 MODELS: dict[str, dict[str, str]] = {
@@ -92,13 +94,18 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
     results = [block for block in blocks_of(last_user) if block.get("type") == "tool_result"]
     tool = _offered_tool(body)
 
+    rules = rules_for(body["model"])
+    shown = _display(body, rules) == "summarized"
     content = []
     if _thinks(body):
-        content.append(_thinking(prompt))
+        content.append(_thinking(_reasoning(prompt), body["model"], shown))
     if results:
         content.append({"type": "text", "text": _after_tool(results[0], messages, turn)})
     elif tool:
-        content.append({"type": "text", "text": f"I'll use the `{tool['name']}` tool for this."})
+        intro = f"I'll use the `{tool['name']}` tool for this."
+        # The 5.5 generation says what it does between tool calls in a thinking block, not a text block.
+        between = rules is not None and rules.between_tools_in_thinking
+        content.append(_thinking(intro, body["model"], shown) if between else {"type": "text", "text": intro})
         words = _WORD.findall(prompt)
         content.append(
             {"type": "tool_use", "name": tool["name"], "input": _example(tool["input_schema"], words)}
@@ -126,6 +133,27 @@ def _texts(blocks: list[Any]) -> list[str]:
 
 def _thinks(body: dict[str, Any]) -> bool:
     return (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+
+
+def _display(body: dict[str, Any], rules: Any) -> str:
+    """Whether thinking text is "summarized" or "omitted": as the request asks, else the model's default."""
+    asked = (body.get("thinking") or {}).get("display")
+    return asked or (rules.display if rules is not None else "summarized")
+
+
+def sign(model: str, thinking: str) -> str:
+    """A thinking block's signature: opaque to clients, but it names the model that wrote the block."""
+    digest = hashlib.sha256(thinking.encode()).hexdigest()[:32]
+    return base64.b64encode(f"{model}\n{digest}".encode()).decode()
+
+
+def signer(signature: Any) -> str | None:
+    """The model that signed a thinking block, or None for a signature the simulator did not make."""
+    try:
+        model, _ = base64.b64decode(signature, validate=True).decode().split("\n")
+    except (TypeError, ValueError):
+        return None
+    return model
 
 
 def _offered_tool(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -162,13 +190,16 @@ def _example(schema: dict[str, Any], words: list[str]) -> Any:
     return " ".join(words[-3:]) or "example"
 
 
-def _thinking(prompt: str) -> dict[str, Any]:
-    thinking = (
+def _reasoning(prompt: str) -> str:
+    return (
         f"The user asks: “{_quote(prompt, 20)}”. I'll answer with a heading, a short explanation, a few "
         "bullet points and a small Python example, and say that this reply comes from the offline simulator."
     )
-    signature = base64.b64encode(hashlib.sha256(thinking.encode()).digest()).decode()
-    return {"type": "thinking", "thinking": thinking, "signature": signature}
+
+
+def _thinking(thinking: str, model: str, shown: bool) -> dict[str, Any]:
+    """A thinking block; with display "omitted" its text is empty and only the signature comes back."""
+    return {"type": "thinking", "thinking": thinking if shown else "", "signature": sign(model, thinking)}
 
 
 def _after_tool(result: dict[str, Any], messages: list[dict[str, Any]], turn: int) -> str:

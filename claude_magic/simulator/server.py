@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import batches
+from . import batches, rules
 from .answers import MODELS, blocks_of, count_tokens
 from .cache import MAX_BREAKPOINTS, PromptCache, breakpoints
 from .replies import STATUS_OF, Answer, Reply, lay_out, sse
@@ -215,7 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif batch and (self.command, batch[2]) in (("GET", None), ("POST", "/cancel"), ("GET", "/results")):
             self._batch(batch[1], batch[2])
         elif (self.command, path) == ("POST", "/v1/messages/count_tokens"):
-            problem = _problem(body, needs_max_tokens=False)
+            problem = _problem(body, self._version(), needs_max_tokens=False)
             if problem:
                 self._error(*problem)
             else:
@@ -233,8 +233,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(404, "not_found_error", "Not Found")
 
+    def _version(self) -> str | None:
+        return self.headers.get("anthropic-version")
+
     def _messages(self, body: Any) -> None:
-        problem = _problem(body, needs_max_tokens=True)
+        problem = _problem(body, self._version(), needs_max_tokens=True)
         reply = self.server.simulator._take(valid=problem is None)
         pace = self.server.simulator.pace if reply.pace is None else reply.pace
         if reply.fault == "http_error":
@@ -260,7 +263,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _batch_result(self, params: dict[str, Any]) -> dict[str, Any]:
         """What one request of a new batch gets: answered now, taking the next queued reply like any other."""
-        problem = _problem(params, needs_max_tokens=True)
+        problem = _problem(params, self._version(), needs_max_tokens=True)
         if problem is None and params.get("stream"):
             problem = 400, "invalid_request_error", "stream: requests in a message batch cannot stream"
         reply = self.server.simulator._take(valid=problem is None)
@@ -412,14 +415,20 @@ def _model(name: str) -> dict[str, Any]:
     return {"type": "model", "id": name, "lifecycle": "active", **MODELS[name]}
 
 
-def _problem(body: Any, *, needs_max_tokens: bool) -> tuple[int, str, str] | None:
-    """What the real API would reject in this request body, as (status, error type, message)."""
+def _problem(body: Any, version: str | None, *, needs_max_tokens: bool) -> tuple[int, str, str] | None:
+    """What the real API would reject in this request body, as (status, error type, message).
+
+    `version` is the request's anthropic-version: the rules that depend on it and on the model are in rules.py.
+    """
 
     def invalid(message: str) -> tuple[int, str, str]:
         return 400, "invalid_request_error", message
 
     if not isinstance(body, dict):
         return invalid("The request body is not valid JSON: send a JSON object")
+    wrong_version = rules.version_problem(version)
+    if wrong_version:
+        return wrong_version
     if "model" not in body:
         return invalid("model: Field required")
     if needs_max_tokens:
@@ -465,6 +474,9 @@ def _problem(body: Any, *, needs_max_tokens: bool) -> tuple[int, str, str] | Non
     )
     if messages[-1]["role"] == "assistant" and ends_in_space:
         return invalid("messages: final assistant content cannot end with trailing whitespace")
+    ruled = rules.problem(body, version, counting=not needs_max_tokens)
+    if ruled:
+        return ruled
     if not isinstance(body["model"], str) or body["model"] not in MODELS:
         return 404, "not_found_error", f"model: {body['model']}"
     return None
