@@ -422,7 +422,7 @@ def test_ask_takes_the_cells_options_through_the_same_path(nb):
 
     nb.sim.queue(Reply.text("Thought."))
     claude_magic.ask("Think.", thinking=True, system="-be terse", no_history=True)
-    assert nb.requests[-1]["body"]["thinking"] == {"type": "adaptive"}
+    assert nb.requests[-1]["body"]["thinking"] == {"type": "adaptive", "display": "summarized"}
     assert nb.requests[-1]["body"]["system"] == "-be terse"
 
 
