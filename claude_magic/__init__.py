@@ -17,8 +17,13 @@ _EXTENSION = "ClaudeMagics"
 
 def load_ipython_extension(ipython: Any) -> None:
     from .magic import ClaudeMagics
+    from .persistence import offer
 
-    ipython.register_magics(ClaudeMagics)
+    magics = ClaudeMagics(ipython)
+    ipython.register_magics(magics)
+    saved = offer(magics.chats_folder)
+    if saved:
+        print(saved)
 
 
 def unload_ipython_extension(ipython: Any) -> None:

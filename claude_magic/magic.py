@@ -9,9 +9,10 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments
 from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
+from . import persistence
 from .connection import BACKENDS
 from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
@@ -22,7 +23,12 @@ from .render import MODES, display_markdown, preview
 from .session import Options, Session
 from .tools import tools_from
 
-COMMANDS = ("history", "reset", "undo", "chats", "models", "explain", "usage", "tokens")
+COMMANDS = ("history", "reset", "undo", "chats", "models", "explain", "usage", "tokens",
+            "save", "load", "export", "compact")
+# Line commands that parse their own options (`save --all`, `compact --keep N`) from the rest of the line.
+OWN_OPTIONS = ("save", "load", "export", "compact")
+# Line commands after which autosave writes the chat again: they change it.
+CHANGING = ("reset", "undo", "load", "compact")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -64,6 +70,12 @@ class ClaudeMagics(Magics):
     map_concurrency = Integer(4, help="--map: requests in flight at once.").tag(config=True)
     batch_poll_interval = Float(10.0, help="--map --batch: seconds between status checks.").tag(config=True)
     simulator_pace = Float(120.0, help="Offline simulator speed, tokens per second (0 = instant).").tag(config=True)
+    autosave = Bool(False, help="Save a chat to its file in chats_folder after every change (atomically); "
+                    "%load_ext then offers saved chats back.").tag(config=True)
+    chats_folder = Unicode("", help="Where %claude save/load and autosave keep chats by default "
+                           "('' = the kernel's working directory, i.e. the notebook's folder).").tag(config=True)
+    auto_compact = Bool(False, help="Compact a chat (%claude compact) instead of refusing a prompt that would "
+                        "overflow the model's context window.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell=shell, **kwargs)
@@ -109,7 +121,7 @@ class ClaudeMagics(Magics):
         After each cell `last_message` holds the SDK's final Message (with `.usage`).
         Re-running a cell replaces that cell's own exchange in the chat.
         """
-        args = self._parse(line)
+        args = self._parse(line, line_mode=cell is None)
         if cell is None:
             return self._command(args)
         if args.command:
@@ -179,10 +191,17 @@ class ClaudeMagics(Magics):
         Mapper(self.session).run(template, self.shell.user_ns[args.map], args.map, self.options_for(args),
                                  batch=args.batch, interp=not args.no_interp)
 
-    def _parse(self, line: str) -> Any:
+    def _parse(self, line: str, line_mode: bool = False) -> Any:
         # shlex rather than parse_argstring: IPython's non-POSIX split would keep the quotes of -s "…".
+        parser = self.claude.parser
         try:
-            return self.claude.parser.parse_args(shlex.split(line))
+            if not line_mode:
+                return parser.parse_args(shlex.split(line))
+            args, extra = parser.parse_known_args(shlex.split(line))
+            if extra and not (args.command and args.command[0] in OWN_OPTIONS):
+                parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            args.command += extra
+            return args
         except (UsageError, ValueError) as exc:
             raise BadInput(f"{exc}. See `%%claude?` for the options.") from None
 
@@ -215,8 +234,36 @@ class ClaudeMagics(Magics):
         elif name == "models":
             rows = [f"| `{m.id}` | {m.display_name} |" for m in self.session.models()]
             display_markdown("\n".join(["| model | name |", "|---|---|", *rows]))
+        elif name in OWN_OPTIONS:
+            getattr(self, f"_{name}")(args, rest)
         else:
             self.session.ask(*self.prepare(args, self._failure_report()))
+        if name in CHANGING:
+            self.session.autosave(args.chat if name != "reset" else (rest[0] if rest else args.chat))
+
+    def _save(self, args: Any, rest: list[str]) -> None:
+        options = _options("save", rest, ("path", {"nargs": "?"}), ("--all", {"action": "store_true"}))
+        chats = [chat for chat in self.session.conversations if chat.exchanges] if options.all else [
+            self.session.conversations[args.chat]]
+        if not any(chat.exchanges for chat in chats):
+            raise BadInput(f"Chat {args.chat!r} has no exchanges yet: nothing to save." if not options.all
+                           else "No chat has exchanges yet: nothing to save.")
+        if options.all and options.path is None:  # each chat to its own default file, as autosave does
+            written = [persistence.save([chat], persistence.target(None, self.chats_folder, chat.name))
+                       for chat in chats]
+        else:
+            written = [persistence.save(chats, persistence.target(options.path, self.chats_folder, chats[0].name))]
+        print("\n".join(written))
+
+    def _load(self, args: Any, rest: list[str]) -> None:
+        options = _options("load", rest, ("path", {"nargs": "?"}), ("--all", {"action": "store_true"}),
+                           ("--replace", {"action": "store_true"}), ("--append", {"action": "store_true"}))
+        if options.replace and options.append:
+            raise BadInput("Choose one: `--replace` drops the chat's exchanges, `--append` keeps them.")
+        chats = persistence.load_for(options.path, self.chats_folder, args.chat, every=options.all)
+        told = persistence.restore(self.session.conversations, chats, replace=options.replace,
+                                   append=options.append)
+        print("\n".join(told))
 
     def _failure_report(self) -> str:
         """The last error's traceback and the source of the cell that raised it, as a question."""
@@ -232,6 +279,17 @@ class ClaudeMagics(Magics):
             "This notebook cell failed. Explain in a few sentences why, and show how to fix it.\n\n"
             f"Cell:\n```python\n{source.strip()}\n```\n\nError:\n```\n{_strip_ansi(traceback).strip()}\n```"
         )
+
+
+def _options(command: str, rest: list[str], *specs: tuple[str, dict[str, Any]]) -> Any:
+    """A line command's own options, parsed from the words after its name."""
+    parser = MagicArgumentParser(prog=f"%claude {command}", add_help=False)
+    for name, spec in specs:
+        parser.add_argument(name, **spec)
+    try:
+        return parser.parse_args(rest)
+    except UsageError as exc:
+        raise BadInput(f"{exc}. See `%%claude?` for the line commands.") from None
 
 
 def _strip_ansi(text: str) -> str:

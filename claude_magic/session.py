@@ -24,6 +24,7 @@ from .render import (
     sent_summary,
     timeline,
 )
+from .persistence import autosave
 from .replay import ReplayStore
 from .retry import RetryPolicy, broke_midstream, retryable
 from .tools import definitions, results_markdown, run_calls
@@ -175,7 +176,7 @@ class Session:
             raise ClaudeMagicError(detail) from None
         self._conclude(view, run, None, options)
         if options.history:
-            self._record(chat, turns, message, cell_id)
+            self._record(chat, turns, message, cell_id, options.system)
         return message
 
     def count(self, prompt: str | None, options: Options, cell_id: str | None = None) -> None:
@@ -260,14 +261,23 @@ class Session:
                       replayed=bool(run.replayed), retries=run.retries)
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")
 
-    def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None) -> None:
+    def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None,
+                system: str | None) -> None:
         try:
             turn = assistant_turn(message)
             if turn is not None:
                 usage = message.usage
-                chat.record(Exchange([*turns, turn], cell_id, usage.input_tokens, usage.output_tokens))
+                cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
+                chat.record(Exchange([*turns, turn], cell_id, usage.input_tokens, usage.output_tokens, cached,
+                                     message.model, system))
         except Exception as exc:  # noqa: BLE001 - the answer is already shown and stored
             print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
+        self.autosave(chat.name)
+
+    def autosave(self, name: str) -> None:
+        """With `autosave` on, write the chat to its default file; a failure is a line, never the cell's."""
+        if self.settings.autosave:
+            autosave(self.conversations, name, self.settings.chats_folder)
 
     def models(self) -> list[Any]:
         return list(self.client().models.list())

@@ -1,0 +1,244 @@
+"""`%claude save` / `load` and autosave: chats written to disk and continued in a fresh session."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from conftest import Notebook, error_text
+
+from claude_magic import persistence
+from claude_magic.simulator import Reply
+
+
+@pytest.fixture
+def folder(nb, tmp_path, monkeypatch):
+    """The notebook's folder: the kernel's working directory, where chats are saved by default."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    return tmp_path
+
+
+def two_exchanges(nb, chat="default"):
+    nb.sim.queue(Reply.text("Paris."), Reply.text("About 2 million."))
+    nb.run(f"%%claude --chat {chat}\nCapital of France?", cell_id="c1")
+    nb.run(f"%%claude --chat {chat}\nIts population?", cell_id="c2")
+
+
+def fresh(nb) -> Notebook:
+    """What a new kernel would have: the extension loaded again, with no chats."""
+    nb.shell.run_line_magic("unload_ext", "claude_magic")
+    nb.shell.run_line_magic("load_ext", "claude_magic")
+    new = Notebook(nb.shell)
+    new.session.connection.simulator_announced = True
+    new.sim.clear()
+    return new
+
+
+def user_prompts(request):
+    return [m["content"] for m in request["body"]["messages"] if m["role"] == "user"]
+
+
+def test_save_then_load_in_a_fresh_session_continues_the_chat(nb, folder):
+    two_exchanges(nb)
+    _, captured = nb.run("%claude save")
+    assert captured.stdout.strip() == "Saved chat 'default' (2 exchanges) to default.claude.json."
+    data = json.loads((folder / "default.claude.json").read_text())
+    assert data["format"] == "claude_magic.chats" and data["version"] == 1
+    (chat,) = data["chats"]
+    assert chat["messages"] == [
+        {"role": "user", "content": "Capital of France?"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Paris."}]},
+        {"role": "user", "content": "Its population?"},
+        {"role": "assistant", "content": [{"type": "text", "text": "About 2 million."}]},
+    ]
+    assert [e["cell_id"] for e in chat["exchanges"]] == ["c1", "c2"]
+    assert chat["exchanges"][0]["model"] == "claude-sonnet-5-5"
+    assert chat["exchanges"][1]["usage"]["output_tokens"] == 3
+
+    new = fresh(nb)
+    assert new.session.conversations["default"].exchanges == []
+    _, captured = new.run("%claude load")
+    assert "2 exchange(s) loaded into chat 'default' from default.claude.json" in captured.stdout
+    new.sim.queue(Reply.text("Seine."))
+    new.run("%%claude\nAnd its river?", cell_id="c3")
+    assert user_prompts(new.requests[-1]) == ["Capital of France?", "Its population?", "And its river?"]
+    # a loaded cell id still means "this cell": re-running c2 replaces its own exchange
+    new.sim.queue(Reply.text("2.1 million."))
+    new.run("%%claude\nIts population, precisely?", cell_id="c2")
+    assert user_prompts(new.requests[-1]) == ["Capital of France?", "Its population, precisely?"]
+
+
+def test_save_all_and_load_all_bring_back_every_chat(nb, folder):
+    two_exchanges(nb)
+    two_exchanges(nb, chat="sql")
+    _, captured = nb.run("%claude save --all")
+    assert sorted(p.name for p in folder.iterdir()) == ["default.claude.json", "sql.claude.json"]
+    nb.run("%claude save --all everything.json")
+    assert [c["name"] for c in json.loads((folder / "everything.json").read_text())["chats"]] == ["default", "sql"]
+    new = fresh(nb)
+    _, captured = new.run("%claude load --all")
+    assert "chat 'default'" in captured.stdout and "chat 'sql'" in captured.stdout
+    assert len(new.session.conversations["sql"].exchanges) == 2
+    other = fresh(new)
+    other.run("%claude load everything.json")
+    assert [len(c.exchanges) for c in other.session.conversations] == [2, 2]
+
+
+def test_chat_names_become_safe_file_names_next_to_the_notebook(nb, folder, monkeypatch):
+    monkeypatch.setenv("JPY_SESSION_NAME", str(folder / "analysis 1.ipynb"))
+    nb.sim.queue(Reply.text("ok"))
+    nb.run('%%claude --chat "../etc/pass wd"\nhi')
+    nb.run('%claude save --chat "../etc/pass wd"')
+    (saved,) = folder.iterdir()
+    assert saved.name.startswith("analysis_1.etc_pass_wd-") and saved.name.endswith(".claude.json")
+    assert persistence.default_files(folder) == [saved]
+
+
+def test_save_to_a_folder_uses_the_chat_file_name_inside_it(nb, folder):
+    two_exchanges(nb)
+    (folder / "chats").mkdir()
+    nb.run("%claude save chats")
+    assert (folder / "chats" / "default.claude.json").is_file()
+    fresh(nb).run("%claude load chats")
+
+
+def test_loading_into_a_chat_with_turns_asks_for_replace_or_append(nb, folder):
+    two_exchanges(nb)
+    nb.run("%claude save")
+    nb.sim.queue(Reply.text("Later."))
+    nb.run("%%claude\nSomething else", cell_id="c9")
+    result, captured = nb.run("%claude load")
+    assert "already has exchanges: load with `--replace`" in error_text(captured)
+    assert "Traceback" not in error_text(captured)
+    assert len(nb.session.conversations["default"].exchanges) == 3
+    nb.run("%claude load --append")
+    prompts = [e.user["content"] for e in nb.session.conversations["default"].exchanges]
+    assert prompts == ["Capital of France?", "Its population?", "Something else", "Capital of France?",
+                       "Its population?"]
+    # the appended copies lose the cell ids already in use, so re-running c1 replaces the original only
+    assert [e.cell_id for e in nb.session.conversations["default"].exchanges] == ["c1", "c2", "c9", None, None]
+    nb.run("%claude load --replace")
+    assert len(nb.session.conversations["default"].exchanges) == 2
+    _, captured = nb.run("%claude load --replace --append")
+    assert "Choose one" in error_text(captured)
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (None, "No saved chat at"),
+        ("{not json", "is not valid JSON"),
+        ('{"hello": "world"}', "is not a claude_magic chat file"),
+        ('[1, 2]', "is not a claude_magic chat file"),
+        ('{"format": "claude_magic.chats", "version": 99, "chats": []}', "version 99"),
+        ('{"format": "claude_magic.chats", "version": 1, "chats": [{"name": "x", "messages": [], '
+         '"exchanges": [{"turns": 2}]}]}', "turns must alternate"),
+        ('{"format": "claude_magic.chats", "version": 1, "chats": [{"name": "x", "messages": '
+         '[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "exchanges": []}]}',
+         "do not account for all 2 messages"),
+        ('{"format": "claude_magic.chats", "version": 1, "chats": [{"name": "", "messages": [], '
+         '"exchanges": []}]}', "non-empty name"),
+        (b"\xff\xfe not utf-8", "is not UTF-8"),
+    ],
+)
+def test_a_broken_or_foreign_file_is_one_line_and_leaves_the_chat_untouched(nb, folder, content, expected):
+    two_exchanges(nb)
+    before = nb.session.conversations["default"].messages()
+    if isinstance(content, bytes):
+        (folder / "bad.json").write_bytes(content)
+    elif content is not None:
+        (folder / "bad.json").write_text(content)
+    result, captured = nb.run("%claude load bad.json --replace")
+    shown = error_text(captured)
+    assert expected in shown and "Traceback" not in shown and len(shown.strip().splitlines()) == 1
+    assert result.error_in_exec is not None
+    assert nb.session.conversations["default"].messages() == before
+
+
+def test_a_huge_file_is_refused_before_reading(nb, folder, monkeypatch):
+    monkeypatch.setattr(persistence, "MAX_BYTES", 10)
+    (folder / "big.json").write_text(" " * 100)
+    _, captured = nb.run("%claude load big.json")
+    assert "too large to be a saved chat" in error_text(captured)
+
+
+def test_a_folder_or_unwritable_path_is_one_line_and_writes_nothing(nb, folder):
+    two_exchanges(nb)
+    _, captured = nb.run("%claude load .")
+    assert "No saved chat at default.claude.json" in error_text(captured)
+    _, captured = nb.run("%claude save missing/chat.json")
+    assert "There is no folder missing" in error_text(captured)
+    locked = folder / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        _, captured = nb.run("%claude save locked/chat.json")
+        assert "Cannot write locked/chat.json (Permission denied)" in error_text(captured)
+    finally:
+        locked.chmod(0o700)
+    assert list(locked.iterdir()) == []
+
+
+def test_nothing_to_save_and_bad_options_are_one_line(nb, folder):
+    for line, expected in [
+        ("%claude save", "has no exchanges yet: nothing to save"),
+        ("%claude save --all", "No chat has exchanges yet"),
+        ("%claude save a.json b.json", "unrecognized arguments: b.json"),
+        ("%claude load --keep 3", "unrecognized arguments: --keep."),
+        ("%claude history --all", "unrecognized arguments: --all"),
+        ("%claude load --all", "No saved chats in ."),
+    ]:
+        _, captured = nb.run(line)
+        assert expected in error_text(captured), line
+    assert list(folder.iterdir()) == []
+
+
+def test_a_failed_write_keeps_the_old_file_whole_and_leaves_no_litter(nb, folder, monkeypatch):
+    two_exchanges(nb)
+    nb.run("%claude save")
+    saved = (folder / "default.claude.json").read_text()
+
+    def crash(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(persistence.os, "fsync", crash)
+    nb.sim.queue(Reply.text("Third."))
+    nb.run("%%claude\nOne more")
+    _, captured = nb.run("%claude save")
+    assert "Cannot write default.claude.json (No space left on device)" in error_text(captured)
+    assert (folder / "default.claude.json").read_text() == saved
+    assert [p.name for p in folder.iterdir()] == ["default.claude.json"]
+
+
+def test_autosave_writes_after_every_change_and_load_ext_offers_the_chats(nb, folder, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret-key-1234")
+    nb.run("%config ClaudeMagics.backend = 'simulator'")
+    nb.run("%config ClaudeMagics.autosave = True")
+    two_exchanges(nb)
+    path = folder / "default.claude.json"
+    assert [m["role"] for m in json.loads(path.read_text())["chats"][0]["messages"]] == ["user", "assistant"] * 2
+    nb.run("%claude undo")
+    assert len(json.loads(path.read_text())["chats"][0]["exchanges"]) == 1
+    assert "sk-ant-secret" not in path.read_text() and "authorization" not in path.read_text().lower()
+    nb.shell.run_line_magic("unload_ext", "claude_magic")
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        nb.shell.run_line_magic("load_ext", "claude_magic")
+    assert captured.stdout.strip() == (
+        "1 saved chat from an earlier session here (`default.claude.json`): `%claude load --all` brings them back."
+    )
+
+
+def test_autosave_failure_is_a_line_and_the_answer_is_kept(nb, folder, monkeypatch):
+    nb.run(f"%config ClaudeMagics.chats_folder = {str(folder / 'gone')!r}")
+    nb.run("%config ClaudeMagics.autosave = True")
+    nb.sim.queue(Reply.text("Kept."))
+    result, captured = nb.run("%%claude\nhello")
+    assert result.error_in_exec is None
+    assert "claude_magic autosave: There is no folder" in captured.stderr
+    assert len(nb.session.conversations["default"].exchanges) == 1
