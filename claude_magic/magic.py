@@ -117,6 +117,14 @@ class ClaudeMagics(Magics):
         %claude explain         why did the last cell fail? (sends its traceback and source)
         %claude usage           tokens spent per chat and model, with an estimated cost
         %claude tokens          the token count of a chat's history, without asking
+        %claude save [PATH] [--all]      write a chat (or every chat) to a JSON file, by default
+                                         next to the notebook, named after the chat
+        %claude load [PATH] [--all] [--replace | --append]
+                                         bring saved chats back; the next cell continues them
+        %claude export PATH.md | PATH.ipynb
+                                         a readable transcript, or a notebook of `%%claude` cells
+        %claude compact [--keep N]       replace the earlier turns with Claude's summary of them,
+                                         keeping the last N exchanges (default 2) as they are
 
         After each cell `last_message` holds the SDK's final Message (with `.usage`).
         Re-running a cell replaces that cell's own exchange in the chat.
@@ -254,6 +262,10 @@ class ClaudeMagics(Magics):
         else:
             written = [persistence.save(chats, persistence.target(options.path, self.chats_folder, chats[0].name))]
         print("\n".join(written))
+
+    def _export(self, args: Any, rest: list[str]) -> None:
+        options = _options("export", rest, ("path", {"metavar": "PATH.md|PATH.ipynb"}))
+        print(persistence.export(self.session.conversations[args.chat], options.path))
 
     def _load(self, args: Any, rest: list[str]) -> None:
         options = _options("load", rest, ("path", {"nargs": "?"}), ("--all", {"action": "store_true"}),

@@ -166,6 +166,22 @@ def load_for(path: str | None, folder: str, chat: str, *, every: bool) -> list[t
     return [(loaded, file) for file in files for loaded in read(file)]
 
 
+def export(chat: Chat, path: str) -> str:
+    """Write a chat for reading: a markdown transcript (.md) or a notebook (.ipynb). The line that says so."""
+    from . import transcript
+
+    if not chat.exchanges:
+        raise BadInput(f"Chat {chat.name!r} has no exchanges yet: nothing to export.")
+    where = Path(os.path.expanduser(path))
+    if where.suffix.lower() == ".md":
+        write(where, transcript.markdown(chat))
+    elif where.suffix.lower() == ".ipynb":
+        write(where, json.dumps(transcript.notebook(chat), indent=1, ensure_ascii=False) + "\n")
+    else:
+        raise BadInput(f"`%claude export` writes a .md transcript or an .ipynb notebook, not {str(where)!r}.")
+    return f"Exported chat {chat.name!r} ({len(chat.exchanges)} exchanges) to {where}."
+
+
 def restore(conversations: Any, chats: list[tuple[Chat, Path]], *, replace: bool, append: bool) -> list[str]:
     """Put loaded chats into the notebook's: all of them or, if any would clash, none. Lines saying what changed.
 

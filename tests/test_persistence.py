@@ -242,3 +242,60 @@ def test_autosave_failure_is_a_line_and_the_answer_is_kept(nb, folder, monkeypat
     assert result.error_in_exec is None
     assert "claude_magic autosave: There is no folder" in captured.stderr
     assert len(nb.session.conversations["default"].exchanges) == 1
+
+
+TOOL = '''
+def get_weather(city: str) -> str:
+    """Current weather for a city."""
+    return f"Sunny in {city}"
+'''
+
+
+def test_export_markdown_is_a_readable_transcript(nb, folder):
+    nb.shell.run_cell(TOOL)
+    nb.sim.queue(Reply.tool_use("get_weather", {"city": "Paris"}, text="Let me check."),
+                 Reply.text("## Weather\n\nIt is *sunny* in Paris."), Reply.text("Take sunglasses."))
+    nb.run("%%claude --tools get_weather -s 'Be brief.'\nWeather in Paris?\nToday, please.")
+    nb.run("%%claude --no-interp\nWhat should I {bring}?")
+    _, captured = nb.run("%claude export chat.md")
+    assert captured.stdout.strip() == "Exported chat 'default' (2 exchanges) to chat.md."
+    text = (folder / "chat.md").read_text()
+    assert text.startswith("# Chat `default`\n\n## 1. You\n\n*System prompt:* Be brief.\n\n"
+                           "> Weather in Paris?\n> Today, please.\n\n### Claude\n\nLet me check.")
+    assert '🔧 `get_weather({"city": "Paris"})`' in text and "↳ result: `Sunny in Paris`" in text
+    assert "## Weather\n\nIt is *sunny* in Paris.\n\n<sub>claude-sonnet-5-5 · " in text
+    assert "## 2. You\n\n> What should I {bring}?\n\n### Claude\n\nTake sunglasses.\n\n<sub>" in text
+
+
+def test_export_ipynb_is_a_notebook_of_claude_cells_with_their_answers(nb, folder):
+    import nbformat
+
+    nb.sim.queue(Reply.text("**Paris.**"), Reply.text("Use `{}`."))
+    nb.run("%%claude --chat geo\nCapital of France?")
+    nb.run("%%claude --chat geo --no-interp\nHow do I write {x} in an f-string?")
+    nb.run("%claude export --chat geo geo.ipynb")
+    notebook = nbformat.read(folder / "geo.ipynb", as_version=4)
+    nbformat.validate(notebook)
+    sources = [cell.source for cell in notebook.cells]
+    assert sources == [
+        "%load_ext claude_magic",
+        "%%claude --chat geo -m claude-sonnet-5-5\nCapital of France?",
+        "%%claude --chat geo --no-interp -m claude-sonnet-5-5\nHow do I write {x} in an f-string?",
+    ]
+    (output,) = notebook.cells[1].outputs
+    assert output.data["text/markdown"].startswith("**Paris.**\n\n<sub>claude-sonnet-5-5 · ")
+
+
+def test_export_refuses_other_suffixes_and_empty_chats(nb, folder):
+    _, captured = nb.run("%claude export chat.md")
+    assert "has no exchanges yet: nothing to export" in error_text(captured)
+    nb.sim.queue(Reply.text("ok"))
+    nb.run("%%claude\nhi")
+    for line, expected in [("%claude export chat.txt", "writes a .md transcript or an .ipynb notebook"),
+                           ("%claude export", "the following arguments are required: PATH.md|PATH.ipynb"),
+                           ("%claude export .", "not '.'"),
+                           ("%claude export out.md", "out.md is a folder: give a file name")]:
+        (folder / "out.md").mkdir(exist_ok=True)
+        _, captured = nb.run(line)
+        assert expected in error_text(captured), line
+    assert [p.name for p in folder.iterdir()] == ["out.md"]
