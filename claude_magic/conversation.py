@@ -67,9 +67,12 @@ class Chat:
 
         Re-running a cell replaces its exchange in place, so it sees what it saw the first time.
         """
+        return [turn for exchange in self.earlier(cell_id) for turn in exchange.turns]
+
+    def earlier(self, cell_id: str | None) -> list[Exchange]:
+        """The exchanges a cell builds on (see `context_for`)."""
         position = self._position(cell_id)
-        earlier = self.exchanges if position is None else self.exchanges[:position]
-        return [turn for exchange in earlier for turn in exchange.turns]
+        return self.exchanges if position is None else self.exchanges[:position]
 
     def record(self, exchange: Exchange) -> None:
         position = self._position(exchange.cell_id)

@@ -17,6 +17,11 @@ def redact(text: str) -> str:
     return text
 
 
+# What to do when a chat outgrows the context window: said by the API's 400 and by the magic's own check.
+WINDOW_WAYS = ("Summarise the earlier turns with `%claude compact`, drop the last exchange with `%claude undo`, "
+               "or start over with `%claude reset`.")
+
+
 class ClaudeMagicError(Exception):
     """An error IPython shows as its message alone (via `_render_traceback_`), in red."""
 
@@ -120,7 +125,7 @@ def explain(exc: BaseException, *, base_url: str, timeout: float, attempts: int,
                 "Drop turns with `%claude undo` or `%claude reset`, or start over with `--new`."
             )
         if status == 400 and "too long" in message.lower():
-            return f"The prompt is too long ({message}).\nShorten it, drop turns with `%claude undo`, or use `--new`."
+            return f"The chat no longer fits the model's context window ({message}).\n{WINDOW_WAYS}"
         if status == 429:
             return f"Rate limited (429){tries}: {message}\nWait a minute and re-run the cell."
         if status in (500, 502, 503, 504, 529):

@@ -13,6 +13,7 @@ from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_ar
 from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
 from . import persistence
+from .compaction import KEEP, compact
 from .connection import BACKENDS
 from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
@@ -266,6 +267,10 @@ class ClaudeMagics(Magics):
     def _export(self, args: Any, rest: list[str]) -> None:
         options = _options("export", rest, ("path", {"metavar": "PATH.md|PATH.ipynb"}))
         print(persistence.export(self.session.conversations[args.chat], options.path))
+
+    def _compact(self, args: Any, rest: list[str]) -> None:
+        options = _options("compact", rest, ("--keep", {"type": int, "default": KEEP, "metavar": "N"}))
+        print(compact(self.session, self.options_for(args), options.keep))
 
     def _load(self, args: Any, rest: list[str]) -> None:
         options = _options("load", rest, ("path", {"nargs": "?"}), ("--all", {"action": "store_true"}),

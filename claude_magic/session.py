@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .compaction import KEEP, compact, is_scratch
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
@@ -28,6 +29,7 @@ from .persistence import autosave
 from .replay import ReplayStore
 from .retry import RetryPolicy, broke_midstream, retryable
 from .tools import definitions, results_markdown, run_calls
+from .window import Windows, fullness, overflow, refusal
 
 _COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config")
 
@@ -77,6 +79,7 @@ class _Run:
         self.rounds: list[Any] = []
         self.replayed: list[Any] = []
         self.events: list[tuple[float, str, Any, int]] | None = [] if record_events else None
+        self.window: int | None = None
 
     def snapshot(self) -> Any | None:
         try:
@@ -106,6 +109,7 @@ class Session:
         self.random: Callable[[], float] = random.random
         self.ledger = Ledger()
         self._replay: ReplayStore | None = None
+        self.windows = Windows()
 
     @property
     def replay(self) -> ReplayStore:
@@ -143,10 +147,12 @@ class Session:
         """
         chat, earlier, turns = self._turns(prompt, options, cell_id)
         client = self.client()
+        earlier, window = self._fit(client, chat, options, cell_id, earlier, turns)
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
         view = AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
                           clock=self.clock)
         run = _Run(self.clock, options.events)
+        run.window = window
         try:
             while True:
                 message = self._answer(client, self._request(options, earlier, turns), options, view, run)
@@ -190,6 +196,25 @@ class Session:
             **{key: value for key, value in request.items() if key in _COUNTED}
         )
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
+
+    def _fit(self, client: Any, chat: Any, options: Options, cell_id: str | None, earlier: list[dict[str, Any]],
+             turns: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int | None]:
+        """The history to send and the model's window: the request as it is if it fits, compacted first with
+        `auto_compact`, else BadInput before anything is paid for."""
+        window = self.windows.of(client, options.model)
+        history = chat.earlier(cell_id) if earlier else []
+        request = options.request([*earlier, *turns])
+        count = lambda body: client.messages.count_tokens(  # noqa: E731
+            **{key: value for key, value in body.items() if key in _COUNTED}).input_tokens
+        tokens = overflow(history, request, window, count)
+        if tokens is not None and self.settings.auto_compact and not is_scratch(chat.name) and len(history) > KEEP:
+            print(f"Chat {chat.name!r} would overflow the context window: compacting it first (auto_compact).")
+            print(compact(self, options))
+            earlier = chat.context_for(cell_id)
+            tokens = overflow(chat.earlier(cell_id), options.request([*earlier, *turns]), window, count)
+        if tokens is not None:
+            raise refusal(tokens, window, options.model)
+        return earlier, window
 
     def _turns(self, prompt: str | None, options: Options, cell_id: str | None,
                reset: bool = True) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -259,6 +284,7 @@ class Session:
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
                       replayed=bool(run.replayed), retries=run.retries)
+        line += fullness(messages[-1] if messages and state is None else None, run.window)
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")
 
     def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None,
@@ -276,7 +302,7 @@ class Session:
 
     def autosave(self, name: str) -> None:
         """With `autosave` on, write the chat to its default file; a failure is a line, never the cell's."""
-        if self.settings.autosave:
+        if self.settings.autosave and not is_scratch(name):
             autosave(self.conversations, name, self.settings.chats_folder)
 
     def models(self) -> list[Any]:
