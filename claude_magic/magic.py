@@ -73,8 +73,9 @@ class ClaudeMagics(Magics):
     simulator_pace = Float(120.0, help="Offline simulator speed, tokens per second (0 = instant).").tag(config=True)
     autosave = Bool(False, help="Save a chat to its file in chats_folder after every change (atomically); "
                     "%load_ext then offers saved chats back.").tag(config=True)
-    chats_folder = Unicode("", help="Where %claude save/load and autosave keep chats by default "
-                           "('' = the kernel's working directory, i.e. the notebook's folder).").tag(config=True)
+    chats_folder = Unicode("", help="Where %claude save/load/export and autosave write and read, and what their "
+                           "relative PATHs start from ('' = the kernel's working directory, i.e. the notebook's "
+                           "folder).").tag(config=True)
     auto_compact = Bool(False, help="Compact a chat (%claude compact) instead of refusing a prompt that would "
                         "overflow the model's context window.").tag(config=True)
 
@@ -266,7 +267,7 @@ class ClaudeMagics(Magics):
 
     def _export(self, args: Any, rest: list[str]) -> None:
         options = _options("export", rest, ("path", {"metavar": "PATH.md|PATH.ipynb"}))
-        print(persistence.export(self.session.conversations[args.chat], options.path))
+        print(persistence.export(self.session.conversations[args.chat], options.path, self.chats_folder))
 
     def _compact(self, args: Any, rest: list[str]) -> None:
         options = _options("compact", rest, ("--keep", {"type": int, "default": KEEP, "metavar": "N"}))

@@ -57,13 +57,15 @@ def default_files(folder: Path) -> list[Path]:
         return []
 
 
+def resolve(path: str, folder: str) -> Path:
+    """PATH as the user means it: `~` expanded, and a relative one taken from the chats folder."""
+    return Path(os.path.expanduser(folder or ".")) / os.path.expanduser(path)
+
+
 def target(path: str | None, folder: str, chat: str) -> Path:
-    """Where a chat is saved or found: PATH as given, a folder's default file, or the default folder's."""
-    base = Path(os.path.expanduser(folder or "."))
-    if path is None:
-        return base / file_name(chat)
-    chosen = Path(os.path.expanduser(path))
-    return chosen / file_name(chat) if chosen.is_dir() else chosen
+    """Where a chat is saved or found: PATH, the chat's default file in PATH if that is a folder, or in `folder`."""
+    chosen = resolve(path or ".", folder)
+    return chosen / file_name(chat) if path is None or chosen.is_dir() else chosen
 
 
 def dumps(chats: list[Chat]) -> str:
@@ -134,7 +136,7 @@ def read(path: Path) -> list[Chat]:
 
 def offer(folder: str) -> str | None:
     """The line `%load_ext` shows when this notebook's folder holds chats saved by an earlier session."""
-    files = default_files(Path(os.path.expanduser(folder or ".")))
+    files = default_files(resolve(".", folder))
     if not files:
         return None
     names = ", ".join(f"`{path.name}`" for path in files[:5]) + (" …" if len(files) > 5 else "")
@@ -156,8 +158,8 @@ def load_for(path: str | None, folder: str, chat: str, *, every: bool) -> list[t
     A file brings every chat it holds; a folder (the default one without PATH) the chat's default file,
     or with `every` all of this notebook's default files there.
     """
-    if every and (path is None or Path(os.path.expanduser(path)).is_dir()):
-        where = Path(os.path.expanduser(path or folder or "."))
+    where = resolve(path or ".", folder)
+    if every and where.is_dir():
         files = default_files(where)
         if not files:
             raise BadInput(f"No saved chats in {where}: save them with `%claude save --all`.")
@@ -166,13 +168,13 @@ def load_for(path: str | None, folder: str, chat: str, *, every: bool) -> list[t
     return [(loaded, file) for file in files for loaded in read(file)]
 
 
-def export(chat: Chat, path: str) -> str:
+def export(chat: Chat, path: str, folder: str) -> str:
     """Write a chat for reading: a markdown transcript (.md) or a notebook (.ipynb). The line that says so."""
     from . import transcript
 
     if not chat.exchanges:
         raise BadInput(f"Chat {chat.name!r} has no exchanges yet: nothing to export.")
-    where = Path(os.path.expanduser(path))
+    where = resolve(path, folder)
     if where.suffix.lower() == ".md":
         write(where, transcript.markdown(chat))
     elif where.suffix.lower() == ".ipynb":

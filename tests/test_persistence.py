@@ -104,6 +104,18 @@ def test_save_to_a_folder_uses_the_chat_file_name_inside_it(nb, folder):
     fresh(nb).run("%claude load chats")
 
 
+def test_relative_paths_start_from_chats_folder(nb, folder):
+    two_exchanges(nb)
+    (folder / "kept").mkdir()
+    nb.run("%config ClaudeMagics.chats_folder = 'kept'")
+    nb.run("%claude save")
+    nb.run("%claude save mine.json")
+    nb.run("%claude export mine.md")
+    assert sorted(p.name for p in (folder / "kept").iterdir()) == ["default.claude.json", "mine.json", "mine.md"]
+    nb.run(f"%claude save {folder / 'absolute.json'}")
+    assert (folder / "absolute.json").is_file()
+
+
 def test_loading_into_a_chat_with_turns_asks_for_replace_or_append(nb, folder):
     two_exchanges(nb)
     nb.run("%claude save")
