@@ -57,15 +57,24 @@ def default_files(folder: Path) -> list[Path]:
         return []
 
 
-def resolve(path: str, folder: str) -> Path:
-    """PATH as the user means it: `~` expanded, and a relative one taken from the chats folder."""
-    return Path(os.path.expanduser(folder or ".")) / os.path.expanduser(path)
+def resolve(path: str | None, folder: str) -> Path:
+    """PATH as the user means it: `~` expanded, and a relative one taken from the chats folder (None: that folder)."""
+    if path is not None and not path.strip():
+        raise BadInput("The PATH is empty: give a file name, or leave it out for the chat's own file.")
+    return Path(os.path.expanduser(folder or ".")) / os.path.expanduser(path or ".")
+
+
+def is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the file system, say: not a folder, and writing it will say why
+        return False
 
 
 def target(path: str | None, folder: str, chat: str) -> Path:
     """Where a chat is saved or found: PATH, the chat's default file in PATH if that is a folder, or in `folder`."""
-    chosen = resolve(path or ".", folder)
-    return chosen / file_name(chat) if path is None or chosen.is_dir() else chosen
+    chosen = resolve(path, folder)
+    return chosen / file_name(chat) if path is None or is_dir(chosen) else chosen
 
 
 def dumps(chats: list[Chat]) -> str:
@@ -97,9 +106,9 @@ def loads(text: str, where: Path) -> list[Chat]:
 def write(path: Path, text: str) -> None:
     """Replace `path` with `text` atomically; BadInput, with the file untouched, if that is not possible."""
     folder = path.parent
-    if path.is_dir():
+    if is_dir(path):
         raise BadInput(f"{path} is a folder: give a file name.")
-    if not folder.is_dir():
+    if not is_dir(folder):
         raise BadInput(f"There is no folder {folder}: create it first, or save elsewhere.")
     temporary = None
     try:
@@ -118,7 +127,7 @@ def write(path: Path, text: str) -> None:
 
 def read(path: Path) -> list[Chat]:
     """The chats saved at `path`; BadInput in one line for a missing, unreadable or foreign file."""
-    if path.is_dir():
+    if is_dir(path):
         raise BadInput(f"{path} is a folder with no saved chat of that name: give the file's path.")
     try:
         size = path.stat().st_size
@@ -136,7 +145,7 @@ def read(path: Path) -> list[Chat]:
 
 def offer(folder: str) -> str | None:
     """The line `%load_ext` shows when this notebook's folder holds chats saved by an earlier session."""
-    files = default_files(resolve(".", folder))
+    files = default_files(resolve(None, folder))
     if not files:
         return None
     names = ", ".join(f"`{path.name}`" for path in files[:5]) + (" …" if len(files) > 5 else "")
@@ -158,8 +167,8 @@ def load_for(path: str | None, folder: str, chat: str, *, every: bool) -> list[t
     A file brings every chat it holds; a folder (the default one without PATH) the chat's default file,
     or with `every` all of this notebook's default files there.
     """
-    where = resolve(path or ".", folder)
-    if every and where.is_dir():
+    where = resolve(path, folder)
+    if every and is_dir(where):
         files = default_files(where)
         if not files:
             raise BadInput(f"No saved chats in {where}: save them with `%claude save --all`.")

@@ -182,6 +182,11 @@ def test_a_folder_or_unwritable_path_is_one_line_and_writes_nothing(nb, folder):
     assert "No saved chat at default.claude.json" in error_text(captured)
     _, captured = nb.run("%claude save missing/chat.json")
     assert "There is no folder missing" in error_text(captured)
+    for line, expected in [(f"%claude save {'x' * 5000}.json", "(File name too long)"),
+                           (f"%claude export {'x' * 5000}.md", "(File name too long)"),
+                           ('%claude save " "', "The PATH is empty")]:
+        _, captured = nb.run(line)
+        assert expected in error_text(captured) and "Traceback" not in error_text(captured), line
     locked = folder / "locked"
     locked.mkdir()
     locked.chmod(0o500)
@@ -203,6 +208,9 @@ def test_nothing_to_save_and_bad_options_are_one_line(nb, folder):
         ("%claude load --keep 3", "unrecognized arguments: --keep."),
         ("%claude history --all", "unrecognized arguments: --all"),
         ("%claude load --all", "No saved chats in ."),
+        ('%claude load ""', "The PATH is empty"),
+        (f"%claude load {'x' * 5000}.json", "(File name too long)"),
+        (f"%claude save --all {'x' * 5000}.json", "No chat has exchanges yet"),
     ]:
         _, captured = nb.run(line)
         assert expected in error_text(captured), line
