@@ -66,6 +66,11 @@ class Options:
         return request
 
 
+def _countable(request: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a Messages request that count_tokens takes."""
+    return {key: value for key, value in request.items() if key in _COUNTED}
+
+
 class _Run:
     """What one cell's request has got so far: the live stream, and when the first token came."""
 
@@ -79,7 +84,6 @@ class _Run:
         self.rounds: list[Any] = []
         self.replayed: list[Any] = []
         self.events: list[tuple[float, str, Any, int]] | None = [] if record_events else None
-        self.window: int | None = None
 
     def snapshot(self) -> Any | None:
         try:
@@ -147,12 +151,11 @@ class Session:
         """
         chat, earlier, turns = self._turns(prompt, options, cell_id)
         client = self.client()
-        earlier, window = self._fit(client, chat, options, cell_id, earlier, turns)
+        earlier = self._fit(client, chat, options, cell_id, earlier, turns)
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
         view = AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
                           clock=self.clock)
         run = _Run(self.clock, options.events)
-        run.window = window
         try:
             while True:
                 message = self._answer(client, self._request(options, earlier, turns), options, view, run)
@@ -192,20 +195,17 @@ class Session:
         if not messages:
             raise BadInput(f"Chat {options.chat!r} is empty: nothing would be sent but the new prompt.")
         request = self._request(options, earlier, turns)
-        counted = self.client().messages.count_tokens(
-            **{key: value for key, value in request.items() if key in _COUNTED}
-        )
+        counted = self.client().messages.count_tokens(**_countable(request))
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
 
     def _fit(self, client: Any, chat: Any, options: Options, cell_id: str | None, earlier: list[dict[str, Any]],
-             turns: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int | None]:
-        """The history to send and the model's window: the request as it is if it fits, compacted first with
+             turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The history to send: as it is if the request fits the model's window, compacted first with
         `auto_compact`, else BadInput before anything is paid for."""
-        window = self.windows.of(client, options.model)
+        window = self.windows.known(client, options.model)
         history = chat.earlier(cell_id) if earlier else []
         request = options.request([*earlier, *turns])
-        count = lambda body: client.messages.count_tokens(  # noqa: E731
-            **{key: value for key, value in body.items() if key in _COUNTED}).input_tokens
+        count = lambda body: client.messages.count_tokens(**_countable(body)).input_tokens  # noqa: E731
         tokens = overflow(history, request, window, count)
         if tokens is not None and self.settings.auto_compact and not is_scratch(chat.name) and len(history) > KEEP:
             print(f"Chat {chat.name!r} would overflow the context window: compacting it first (auto_compact).")
@@ -214,7 +214,7 @@ class Session:
             tokens = overflow(chat.earlier(cell_id), options.request([*earlier, *turns]), window, count)
         if tokens is not None:
             raise refusal(tokens, window, options.model)
-        return earlier, window
+        return earlier
 
     def _turns(self, prompt: str | None, options: Options, cell_id: str | None,
                reset: bool = True) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -284,7 +284,8 @@ class Session:
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
                       replayed=bool(run.replayed), retries=run.retries)
-        line += fullness(messages[-1] if messages and state is None else None, run.window)
+        if messages and state is None:
+            line += fullness(messages[-1], self.windows.of(self.client(), options.model))
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")
 
     def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None,

@@ -29,10 +29,16 @@ class Windows:
         self._known: dict[tuple[str, str], int | None] = {}
 
     def of(self, client: Any, model: str) -> int | None:
+        """The window the server reports, asked once (after an answer, so no first token waits for it)."""
         key = (str(client.base_url), model)
         if key not in self._known:
             self._known[key] = _look_up(client, model)
         return self._known[key]
+
+    def known(self, client: Any, model: str) -> int | None:
+        """The window without asking: the server's if it was asked already, else the model table's."""
+        rules = rules_for(model)
+        return self._known.get((str(client.base_url), model), rules.context_window if rules else None)
 
 
 def _look_up(client: Any, model: str) -> int | None:

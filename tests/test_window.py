@@ -109,7 +109,8 @@ def test_a_prompt_that_would_overflow_is_refused_before_anything_is_paid(nb):
 def test_a_history_already_over_the_window_is_refused_without_counting(nb):
     fill(nb)
     nb.sim.context_window = 100
-    nb.session.windows = Windows()  # as a new session would: the window is looked up again
+    nb.session.windows = Windows()  # as a new session would, once an answer has looked the window up
+    nb.session.windows.of(nb.session.client(), "claude-sonnet-5-5")
     _, captured = nb.run("%%claude\nhi")
     assert "more than `claude-sonnet-5-5`'s context window of 100: nothing was sent" in error_text(captured)
     assert posts(nb, "/v1/messages/count_tokens") == [] and len(posts(nb)) == 3
