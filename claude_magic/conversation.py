@@ -48,12 +48,16 @@ class Exchange:
     @classmethod
     def from_dict(cls, data: Any, turns: list[dict[str, Any]]) -> Exchange:
         usage = data.get("usage") or {}
+        if not isinstance(usage, dict):
+            raise TypeError("usage: must be an object of token counts")
         counts = [usage.get(name, 0) for name in ("input_tokens", "output_tokens", "cached_tokens")]
-        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
-            raise ValueError("usage: token counts must be whole numbers")
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in counts):
+            raise TypeError("usage: token counts must be whole numbers")
+        if min(counts) < 0:
+            raise ValueError("usage: token counts cannot be negative")
         for name in ("cell_id", "model", "system"):
             if not isinstance(data.get(name), (str, type(None))):
-                raise ValueError(f"{name}: must be text or null")
+                raise TypeError(f"{name}: must be text or null")
         return cls(turns, data.get("cell_id"), *counts, model=data.get("model"), system=data.get("system"))
 
 
@@ -94,14 +98,14 @@ class Chat:
 
     @classmethod
     def from_dict(cls, data: Any) -> Chat:
-        """The chat `to_dict` wrote; ValueError says what is wrong with anything else."""
+        """The chat `to_dict` wrote; ValueError or TypeError says what is wrong with anything else."""
         if not isinstance(data, dict):
-            raise ValueError("a chat must be a JSON object")
+            raise TypeError("a chat must be a JSON object")
         name, messages, exchanges = data.get("name"), data.get("messages"), data.get("exchanges")
         if not isinstance(name, str) or not name.strip():
             raise ValueError("name: a chat needs a non-empty name")
         if not isinstance(messages, list) or not isinstance(exchanges, list):
-            raise ValueError(f"chat {name!r}: needs lists of messages and exchanges")
+            raise TypeError(f"chat {name!r}: needs lists of messages and exchanges")
         chat, start = cls(name), 0
         for number, entry in enumerate(exchanges, 1):
             if not isinstance(entry, dict) or not isinstance(entry.get("turns"), int) or entry["turns"] < 2:

@@ -95,7 +95,7 @@ def loads(text: str, where: Path) -> list[Chat]:
                        f"version {VERSION}: upgrade claude_magic.")
     try:
         chats = [Chat.from_dict(entry) for entry in data["chats"]]
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise BadInput(f"{where} is not a valid chat file ({exc}).") from exc
     names = [chat.name for chat in chats]
     if len(set(names)) != len(names):

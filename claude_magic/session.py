@@ -14,6 +14,7 @@ from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
+from .persistence import autosave
 from .render import (
     RAW_EVENTS,
     AnswerView,
@@ -25,7 +26,6 @@ from .render import (
     sent_summary,
     timeline,
 )
-from .persistence import autosave
 from .replay import ReplayStore
 from .retry import RetryPolicy, broke_midstream, retryable
 from .tools import definitions, results_markdown, run_calls
@@ -205,7 +205,7 @@ class Session:
         window = self.windows.known(client, options.model)
         history = chat.earlier(cell_id) if earlier else []
         request = options.request([*earlier, *turns])
-        count = lambda body: client.messages.count_tokens(**_countable(body)).input_tokens  # noqa: E731
+        count = lambda body: client.messages.count_tokens(**_countable(body)).input_tokens
         tokens = overflow(history, request, window, count)
         if tokens is not None and self.settings.auto_compact and not is_scratch(chat.name) and len(history) > KEEP:
             print(f"Chat {chat.name!r} would overflow the context window: compacting it first (auto_compact).")

@@ -121,7 +121,7 @@ def test_loading_into_a_chat_with_turns_asks_for_replace_or_append(nb, folder):
     nb.run("%claude save")
     nb.sim.queue(Reply.text("Later."))
     nb.run("%%claude\nSomething else", cell_id="c9")
-    result, captured = nb.run("%claude load")
+    _, captured = nb.run("%claude load")
     assert "already has exchanges: load with `--replace`" in error_text(captured)
     assert "Traceback" not in error_text(captured)
     assert len(nb.session.conversations["default"].exchanges) == 3
@@ -137,6 +137,10 @@ def test_loading_into_a_chat_with_turns_asks_for_replace_or_append(nb, folder):
     assert "Choose one" in error_text(captured)
 
 
+CHAT = '{"format": "claude_magic.chats", "version": 1, "chats": [{"name": %s, "messages": %s, "exchanges": %s}]}'
+PAIR = '[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]'
+
+
 @pytest.mark.parametrize(
     "content, expected",
     [
@@ -145,13 +149,13 @@ def test_loading_into_a_chat_with_turns_asks_for_replace_or_append(nb, folder):
         ('{"hello": "world"}', "is not a claude_magic chat file"),
         ('[1, 2]', "is not a claude_magic chat file"),
         ('{"format": "claude_magic.chats", "version": 99, "chats": []}', "version 99"),
-        ('{"format": "claude_magic.chats", "version": 1, "chats": [{"name": "x", "messages": [], '
-         '"exchanges": [{"turns": 2}]}]}', "turns must alternate"),
-        ('{"format": "claude_magic.chats", "version": 1, "chats": [{"name": "x", "messages": '
-         '[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "exchanges": []}]}',
-         "do not account for all 2 messages"),
-        ('{"format": "claude_magic.chats", "version": 1, "chats": [{"name": "", "messages": [], '
-         '"exchanges": []}]}', "non-empty name"),
+        (CHAT % ('"x"', "[]", '[{"turns": 2}]'), "turns must alternate"),
+        (CHAT % ('"x"', PAIR, "[]"), "do not account for all 2 messages"),
+        (CHAT % ('""', "[]", "[]"), "non-empty name"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": "lots"}]'), "usage: must be an object"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": -1}}]'), "cannot be negative"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "model": 5}]'), "model: must be text or null"),
+        (CHAT % ('"x"', "{}", "[]"), "needs lists of messages and exchanges"),
         (b"\xff\xfe not utf-8", "is not UTF-8"),
     ],
 )
