@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import Notebook, error_text
@@ -323,3 +326,36 @@ def test_export_refuses_other_suffixes_and_empty_chats(nb, folder):
         _, captured = nb.run(line)
         assert expected in error_text(captured), line
     assert [p.name for p in folder.iterdir()] == ["out.md"]
+
+
+FRESH_PROCESS = '''
+import json
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+shell = InteractiveShell.instance()
+with capture_output() as offered:
+    shell.run_line_magic("load_ext", "claude_magic")
+magics = shell.magics_manager.registry["ClaudeMagics"]
+magics.simulator_pace, magics.display, magics.cache = 0, "text", False
+with capture_output():
+    shell.run_cell("%claude load --all")
+    shell.run_cell("%%claude\\nAnd its river?")
+sent = [r for r in magics.session.connection.simulator.requests if r["path"] == "/v1/messages"][-1]
+print(json.dumps({"offered": offered.stdout, "messages": sent["body"]["messages"]}))
+'''
+
+
+def test_a_new_process_is_offered_the_autosaved_chat_and_continues_it(nb, folder):
+    nb.run("%config ClaudeMagics.autosave = True")
+    two_exchanges(nb)
+    package = str(Path(__file__).resolve().parents[1])
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("ANTHROPIC_")}
+    environment["PYTHONPATH"] = package + os.pathsep + environment.get("PYTHONPATH", "")
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS], cwd=folder, env=environment,
+                          capture_output=True, text=True, timeout=120, check=True)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["offered"].startswith("1 saved chat from an earlier session here (`default.claude.json`)")
+    assert [m["content"] for m in seen["messages"] if m["role"] == "user"] == [
+        "Capital of France?", "Its population?", "And its river?"]
+    assert seen["messages"][1] == {"role": "assistant", "content": [{"type": "text", "text": "Paris."}]}
