@@ -19,9 +19,14 @@ _EXTENSION = "ClaudeMagics"
 
 def load_ipython_extension(ipython: Any) -> None:
     from .magic import ClaudeMagics
+    from .persistence import offer
 
-    ipython.register_magics(ClaudeMagics)
-    ipython.events.register("post_run_cell", ipython.magics_manager.registry[_EXTENSION].cells.after_cell)
+    magics = ClaudeMagics(ipython)
+    ipython.register_magics(magics)
+    ipython.events.register("post_run_cell", magics.cells.after_cell)
+    saved = offer(magics.chats_folder)
+    if saved:
+        print(saved)
 
 
 def unload_ipython_extension(ipython: Any) -> None:

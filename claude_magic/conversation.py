@@ -26,7 +26,10 @@ class Exchange:
     cell_id: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    # What the window holds after this exchange needs the cached input too: usage.input_tokens excludes it.
+    cached_tokens: int = 0
     model: str | None = None  # whose answer: its thinking blocks go back to that model only
+    system: str | None = None
 
     def turns_for(self, model: str | None) -> list[dict[str, Any]]:
         """The turns as `model` may be sent them: another model's thinking blocks are left out.
@@ -49,6 +52,32 @@ class Exchange:
     @property
     def assistant(self) -> dict[str, Any]:
         return self.turns[-1]
+
+    @property
+    def window_tokens(self) -> int:
+        """Tokens of the whole conversation up to and including this answer, as the API counted them."""
+        return self.input_tokens + self.cached_tokens + self.output_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the turns, which a saved chat keeps together as one list of API messages."""
+        return {"turns": len(self.turns), "cell_id": self.cell_id, "model": self.model, "system": self.system,
+                "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                          "cached_tokens": self.cached_tokens}}
+
+    @classmethod
+    def from_dict(cls, data: Any, turns: list[dict[str, Any]]) -> Exchange:
+        usage = data.get("usage") or {}
+        if not isinstance(usage, dict):
+            raise TypeError("usage: must be an object of token counts")
+        counts = [usage.get(name, 0) for name in ("input_tokens", "output_tokens", "cached_tokens")]
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in counts):
+            raise TypeError("usage: token counts must be whole numbers")
+        if min(counts) < 0:
+            raise ValueError("usage: token counts cannot be negative")
+        for name in ("cell_id", "model", "system"):
+            if not isinstance(data.get(name), (str, type(None))):
+                raise TypeError(f"{name}: must be text or null")
+        return cls(turns, data.get("cell_id"), *counts, model=data.get("model"), system=data.get("system"))
 
 
 @dataclass(repr=False)
@@ -75,9 +104,12 @@ class Chat(Rendered):
         Re-running a cell replaces its exchange in place, so it sees what it saw the first time. Sent to
         `model`, other models' thinking blocks are left out (see `Exchange.turns_for`).
         """
+        return [turn for exchange in self.earlier(cell_id) for turn in exchange.turns_for(model)]
+
+    def earlier(self, cell_id: str | None) -> list[Exchange]:
+        """The exchanges a cell builds on (see `context_for`)."""
         position = self._position(cell_id)
-        earlier = self.exchanges if position is None else self.exchanges[:position]
-        return [turn for exchange in earlier for turn in exchange.turns_for(model)]
+        return self.exchanges if position is None else self.exchanges[:position]
 
     def record(self, exchange: Exchange) -> None:
         position = self._position(exchange.cell_id)
@@ -92,6 +124,34 @@ class Chat(Rendered):
     def messages(self) -> list[dict[str, Any]]:
         return self.context_for(None)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data: the messages exactly as the API takes them, and each exchange's share of them."""
+        return {"name": self.name, "messages": self.messages(),
+                "exchanges": [exchange.to_dict() for exchange in self.exchanges]}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Chat:
+        """The chat `to_dict` wrote; ValueError or TypeError says what is wrong with anything else."""
+        if not isinstance(data, dict):
+            raise TypeError("a chat must be a JSON object")
+        name, messages, exchanges = data.get("name"), data.get("messages"), data.get("exchanges")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("name: a chat needs a non-empty name")
+        if not isinstance(messages, list) or not isinstance(exchanges, list):
+            raise TypeError(f"chat {name!r}: needs lists of messages and exchanges")
+        chat, start = cls(name), 0
+        for number, entry in enumerate(exchanges, 1):
+            if not isinstance(entry, dict) or not isinstance(entry.get("turns"), int) or entry["turns"] < 2:
+                raise ValueError(f"chat {name!r}, exchange {number}: needs its number of turns (at least 2)")
+            turns = messages[start:start + entry["turns"]]
+            start += entry["turns"]
+            if not _alternates(turns, expected=entry["turns"]):
+                raise ValueError(f"chat {name!r}, exchange {number}: turns must alternate from user to assistant")
+            chat.exchanges.append(Exchange.from_dict(entry, turns))
+        if start != len(messages):
+            raise ValueError(f"chat {name!r}: the exchanges do not account for all {len(messages)} messages")
+        return chat
+
     def _position(self, cell_id: str | None) -> int | None:
         if cell_id is None:
             return None
@@ -99,6 +159,18 @@ class Chat(Rendered):
             if exchange.cell_id == cell_id:
                 return position
         return None
+
+
+def _alternates(turns: list[Any], *, expected: int) -> bool:
+    """An exchange's turns: user first, assistant last, alternating, each with content the API accepts."""
+    roles = [turn.get("role") if isinstance(turn, dict) else None for turn in turns]
+    return (
+        len(turns) == expected and expected % 2 == 0
+        and roles == ["user", "assistant"] * (expected // 2)
+        and all(isinstance(turn.get("content"), str)
+                or (isinstance(turn.get("content"), list) and all(isinstance(b, dict) for b in turn["content"]))
+                for turn in turns)
+    )
 
 
 class Conversations(Rendered):

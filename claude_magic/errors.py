@@ -21,6 +21,10 @@ from .retry import reason
 
 __all__ = ["BadInput", "ClaudeMagicError", "EndedEarly", "Stopped", "api_message", "explain"]
 
+# What to do when a chat outgrows the context window: said by the API's 400 and by the magic's own check.
+WINDOW_WAYS = ("Summarise the earlier turns with `%claude compact`, drop the last exchange with `%claude undo`, "
+               "or start over with `%claude reset`.")
+
 
 def api_message(exc: BaseException) -> str:
     """The API's own explanation from an error body, falling back to the SDK's text."""
@@ -72,7 +76,7 @@ def explain(exc: BaseException, *, base_url: str, timeout: float, attempts: int,
         if code == 404 and "model" in message.lower():
             return f"Unknown model ({message}).\nList the available ones with `%claude models`, then use `-m NAME`."
         if code == 400 and "too long" in message.lower():
-            return f"The prompt is too long ({message}).\nShorten it, drop turns with `%claude undo`, or use `--new`."
+            return f"The chat no longer fits the model's context window ({message}).\n{WINDOW_WAYS}"
         row = status(code)
         line = f"{row.name} ({code}{f' {kind}' if kind else ''}){tries}: {message}"
         return f"{line}\n{row.advice}" if row.advice else line

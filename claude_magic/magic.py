@@ -9,11 +9,13 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments
 from IPython.display import display
 from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
+from . import persistence
 from .cells import CellRecord, cell_count, failure_prompt
+from .compaction import KEEP, compact
 from .connection import BACKENDS, load_sdk
 from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
@@ -27,6 +29,10 @@ from .session import Options, Session
 from .tables import Table
 from .tools import tools_from
 
+# Line commands that parse their own options (`save --all`, `compact --keep N`) from the rest of the line.
+OWN_OPTIONS = ("save", "load", "export", "compact")
+# Line commands after which autosave writes the chat again: they change it.
+CHANGING = ("reset", "undo", "load", "compact")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -74,6 +80,13 @@ class ClaudeMagics(Magics):
     cells_chars = Integer(20000, help="--cells: most characters of earlier cells sent; the newest are kept.").tag(
         config=True
     )
+    autosave = Bool(False, help="Save a chat to its file in chats_folder after every change (atomically); "
+                    "%load_ext then offers saved chats back.").tag(config=True)
+    chats_folder = Unicode("", help="Where %claude save/load/export and autosave write and read, and what their "
+                           "relative PATHs start from ('' = the kernel's working directory, i.e. the notebook's "
+                           "folder).").tag(config=True)
+    auto_compact = Bool(False, help="Compact a chat (%claude compact) instead of refusing a prompt that would "
+                        "overflow the model's context window.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell=shell, **kwargs)
@@ -122,11 +135,19 @@ class ClaudeMagics(Magics):
         %claude fix             explain briefly, and offer the corrected cell as a new cell below
         %claude usage           tokens spent per chat and model, with an estimated cost
         %claude tokens          the token count of a chat's history, without asking
+        %claude save [PATH] [--all]      write a chat (or every chat) to a JSON file, by default
+                                         next to the notebook, named after the chat
+        %claude load [PATH] [--all] [--replace | --append]
+                                         bring saved chats back; the next cell continues them
+        %claude export PATH.md | PATH.ipynb
+                                         a readable transcript, or a notebook of `%%claude` cells
+        %claude compact [--keep N]       replace the earlier turns with Claude's summary of them,
+                                         keeping the last N exchanges (default 2) as they are
 
         After each cell `last_message` holds the SDK's final Message (with `.usage`).
         Re-running a cell replaces that cell's own exchange in the chat.
         """
-        args = self._parse(shlex_split(line))
+        args = self._parse(shlex_split(line), line_mode=cell is None)
         if cell is None:
             return self._command(args)
         self.dispatch(args, cell, cell_id=self._cell_id())
@@ -232,10 +253,21 @@ class ClaudeMagics(Magics):
         return Mapper(self.session).run(template, self.shell.user_ns[args.map], args.map, self.options_for(args),
                                         batch=args.batch, interp=not args.no_interp, count=args.count)
 
-    def _parse(self, argv: list[str]) -> Any:
-        """The options, checked for what argparse cannot see: empty names, a keyword as --out."""
+    def _parse(self, argv: list[str], line_mode: bool = False) -> Any:
+        """The options, checked for what argparse cannot see: empty names, a keyword as --out.
+
+        In line mode, words the parser does not know are left for the commands that parse their own
+        options (`save --all`); any other command refuses them.
+        """
+        parser = self.claude.parser
         try:
-            args = self.claude.parser.parse_args(argv)
+            if line_mode:
+                args, extra = parser.parse_known_args(argv)
+                if extra and not (args.command and args.command[0] in OWN_OPTIONS):
+                    parser.error(f"unrecognized arguments: {' '.join(extra)}")
+                args.command += extra
+            else:
+                args = parser.parse_args(argv)
         except UsageError as exc:
             raise BadInput(f"{exc}. See `%%claude?` for the options.") from exc
         for option, value in (("--model", args.model), ("--chat", args.chat)):
@@ -256,7 +288,10 @@ class ClaudeMagics(Magics):
         handler = COMMANDS.get(args.command[0]) if args.command else None
         if handler is None:
             raise BadInput(f"`%claude` takes one of: {', '.join(COMMANDS)}. Ask with `%%claude` in a cell.")
-        handler(self, args, args.command[1:])
+        name, rest = args.command[0], args.command[1:]
+        handler(self, args, rest)
+        if name in CHANGING:
+            self.session.autosave(rest[0] if name == "reset" and rest else args.chat)
 
     def explain(self, args: Any) -> None:
         """`%claude explain`: why the most recent failed cell failed; its source and error are sent verbatim."""
@@ -274,6 +309,53 @@ class ClaudeMagics(Magics):
 
 def _history(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
     display(magics.session.conversations[args.chat])
+
+
+def _save(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    options = _options("save", rest, ("path", {"nargs": "?"}), ("--all", {"action": "store_true"}))
+    chats = [chat for chat in magics.session.conversations if chat.exchanges] if options.all else [
+        magics.session.conversations[args.chat]]
+    if not any(chat.exchanges for chat in chats):
+        raise BadInput(f"Chat {args.chat!r} has no exchanges yet: nothing to save." if not options.all
+                       else "No chat has exchanges yet: nothing to save.")
+    if options.all and options.path is None:  # each chat to its own default file, as autosave does
+        written = [persistence.save([chat], persistence.target(None, magics.chats_folder, chat.name))
+                   for chat in chats]
+    else:
+        written = [persistence.save(chats, persistence.target(options.path, magics.chats_folder, chats[0].name))]
+    print("\n".join(written))
+
+
+def _export(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    options = _options("export", rest, ("path", {"metavar": "PATH.md|PATH.ipynb"}))
+    print(persistence.export(magics.session.conversations[args.chat], options.path, magics.chats_folder))
+
+
+def _compact(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    options = _options("compact", rest, ("--keep", {"type": int, "default": KEEP, "metavar": "N"}))
+    print(compact(magics.session, magics.options_for(args), options.keep))
+
+
+def _load(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    options = _options("load", rest, ("path", {"nargs": "?"}), ("--all", {"action": "store_true"}),
+                       ("--replace", {"action": "store_true"}), ("--append", {"action": "store_true"}))
+    if options.replace and options.append:
+        raise BadInput("Choose one: `--replace` drops the chat's exchanges, `--append` keeps them.")
+    chats = persistence.load_for(options.path, magics.chats_folder, args.chat, every=options.all)
+    told = persistence.restore(magics.session.conversations, chats, replace=options.replace,
+                               append=options.append)
+    print("\n".join(told))
+
+
+def _options(command: str, rest: list[str], *specs: tuple[str, dict[str, Any]]) -> Any:
+    """A line command's own options, parsed from the words after its name."""
+    parser = MagicArgumentParser(prog=f"%claude {command}", add_help=False)
+    for name, spec in specs:
+        parser.add_argument(name, **spec)
+    try:
+        return parser.parse_args(rest)
+    except UsageError as exc:
+        raise BadInput(f"{exc}. See `%%claude?` for the line commands.") from exc
 
 
 def _reset(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
@@ -323,6 +405,10 @@ COMMANDS: dict[str, Callable[[ClaudeMagics, Any, list[str]], None]] = {
     "fix": _fix,
     "usage": _usage,
     "tokens": _tokens,
+    "save": _save,
+    "load": _load,
+    "export": _export,
+    "compact": _compact,
 }
 
 

@@ -23,7 +23,7 @@ from .errors import BadInput, ClaudeMagicError, Stopped, explain
 from .prompt import interpolate
 from .render import Progress, display_markdown, preview
 from .replay import request_key
-from .session import _COUNTED
+from .session import countable
 
 # The Message Batches API's limits for one batch; a larger input is split into several batches.
 MAX_BATCH_REQUESTS = 100_000
@@ -113,7 +113,7 @@ class Mapper:
         picked = sorted({round(n * (total - 1) / (COUNT_SAMPLE - 1)) for n in range(COUNT_SAMPLE)}) \
             if total > COUNT_SAMPLE else list(range(total))
         try:
-            counts = [client.messages.count_tokens(**{k: v for k, v in requests[n].items() if k in _COUNTED})
+            counts = [client.messages.count_tokens(**countable(requests[n]))
                       .input_tokens for n in picked]
         except anthropic.APIError as exc:
             raise ClaudeMagicError(f"--map --count: {self._why(exc, client)}") from exc

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cells import offer_cell
+from .compaction import KEEP, compact, is_scratch
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
 from .failures import broke_midstream, retryable
+from .persistence import autosave
 from .prompt import with_code_instruction
 from .render import (
     RAW_EVENTS,
@@ -31,6 +33,7 @@ from .render import (
 from .replay import ReplayStore
 from .retry import RetryPolicy
 from .tools import definitions, results_markdown, run_calls
+from .window import Windows, fullness, overflow, refusal
 
 _COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config")
 
@@ -68,6 +71,11 @@ class Options:
         if self.thinking:
             request["thinking"] = self.thinking
         return request
+
+
+def countable(request: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a Messages request that count_tokens takes."""
+    return {key: value for key, value in request.items() if key in _COUNTED}
 
 
 class _Run:
@@ -135,6 +143,7 @@ class Session:
         self.random: Callable[[], float] = random.random
         self.ledger = Ledger(overrides=lambda: settings.prices)
         self._replay: ReplayStore | None = None
+        self.windows = Windows()
 
     @property
     def replay(self) -> ReplayStore:
@@ -174,6 +183,7 @@ class Session:
         if options.replay:
             self.replay.check()
         client = self.client()
+        earlier = self._fit(client, chat, options, cell_id, earlier, turns)
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
         view = AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
                           clock=self.clock)
@@ -209,7 +219,7 @@ class Session:
             raise ClaudeMagicError(detail) from exc
         self._conclude(view, run, None, options)
         if options.history:
-            self._record(chat, turns, message, cell_id)
+            self._record(chat, turns, message, cell_id, options.system)
         if options.code:
             offer_cell(self.shell, message)
         return message
@@ -221,11 +231,27 @@ class Session:
         if not messages:
             raise BadInput(f"Chat {options.chat!r} is empty: nothing would be sent but the new prompt.")
         request = self._request(options, earlier, turns)
-        counted = self._call(lambda client: client.messages.count_tokens(
-            **{key: value for key, value in request.items() if key in _COUNTED}
-        ))
+        counted = self._call(lambda client: client.messages.count_tokens(**countable(request)))
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
         return counted.input_tokens
+
+    def _fit(self, client: Any, chat: Any, options: Options, cell_id: str | None, earlier: list[dict[str, Any]],
+             turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The history to send: as it is if the request fits the model's window, compacted first with
+        `auto_compact`, else BadInput before anything is paid for."""
+        window = self.windows.known(client, options.model)
+        history = chat.earlier(cell_id) if earlier else []
+        request = options.request([*earlier, *turns])
+        count = lambda body: client.messages.count_tokens(**countable(body)).input_tokens
+        tokens = overflow(history, request, window, count)
+        if tokens is not None and self.settings.auto_compact and not is_scratch(chat.name) and len(history) > KEEP:
+            print(f"Chat {chat.name!r} would overflow the context window: compacting it first (auto_compact).")
+            print(compact(self, options))
+            earlier = chat.context_for(cell_id, options.model)
+            tokens = overflow(chat.earlier(cell_id), options.request([*earlier, *turns]), window, count)
+        if tokens is not None:
+            raise refusal(tokens, window, options.model)
+        return earlier
 
     def _turns(self, prompt: str | None, options: Options, cell_id: str | None,
                reset: bool = True) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -300,17 +326,27 @@ class Session:
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
                       replayed=bool(run.replayed), retries=run.retries)
         line = " · ".join([line, *options.notes])
+        if messages and state is None:
+            line += fullness(messages[-1], self.windows.of(self.client(), options.model))
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")
 
-    def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None) -> None:
+    def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None,
+                system: str | None) -> None:
         try:
             turn = assistant_turn(message)
             if turn is not None:
                 usage = message.usage
-                chat.record(Exchange([*turns, turn], cell_id, usage.input_tokens, usage.output_tokens,
-                                     message.model))
+                cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
+                chat.record(Exchange([*turns, turn], cell_id, usage.input_tokens, usage.output_tokens, cached,
+                                     message.model, system))
         except Exception as exc:  # noqa: BLE001 - the answer is already shown and stored
             print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
+        self.autosave(chat.name)
+
+    def autosave(self, name: str) -> None:
+        """With `autosave` on, write the chat to its default file; a failure is a line, never the cell's."""
+        if self.settings.autosave and not is_scratch(name):
+            autosave(self.conversations, name, self.settings.chats_folder)
 
     def models(self) -> list[Any]:
         return self._call(lambda client: list(client.models.list()))

@@ -1,3 +1,5 @@
+import json
+
 from anthropic.types import Message
 
 from claude_magic.conversation import Chat, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
@@ -75,3 +77,22 @@ def test_cache_marks_go_on_copies_at_the_history_end_and_the_last_turn():
     assert marked[1]["content"][-1] == {"type": "text", "text": "a1", "cache_control": mark}
     assert marked[2]["content"] == [{"type": "text", "text": "q2", "cache_control": mark}]
     assert marked[0] == user_turn("q1") and "cache_control" not in history[1]["content"][-1]
+
+
+def test_a_chat_survives_the_round_trip_through_plain_json():
+    tool_round = [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "w", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "sunny"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Sunny."}]},
+    ]
+    chat = Chat("notes", [
+        Exchange([{"role": "user", "content": "hi"}, {"role": "assistant", "content": [{"type": "text", "text": "yo"}]}],
+                 "c1", 10, 2, 0, "claude-sonnet-5-5", "Be brief."),
+        Exchange(tool_round, None, 30, 5, 1200, "claude-opus-5-5"),
+    ])
+    data = json.loads(json.dumps(chat.to_dict()))
+    assert data["messages"] == chat.messages()
+    again = Chat.from_dict(data)
+    assert again == chat
+    assert again.exchanges[1].window_tokens == 30 + 1200 + 5

@@ -170,6 +170,21 @@ def test_conversations_history_chats_and_prompts(executed):
         'What does `f"{topic}"` print when `topic = "sets"`?',
     ]
     assert re.search(r"stop reason: end_turn \| output tokens: \d+", text(cell(nb, "print(summary")))
+    assert re.fullmatch(r"Saved chat 'default' \(4 exchanges\) to \S+/default\.claude\.json\.\n",
+                        text(exactly(nb, "%claude save")))
+    loaded = text(cell(nb, "%claude load"))
+    assert "4 exchange(s) loaded into chat 'default'" in loaded and "8 turns back in chat 'default'" in loaded
+    assert "the loaded chat's turns went along: 9 messages sent" in text(cell(nb, "the loaded chat's turns"))
+    exported = text(cell(nb, "%claude export conversation.md"))
+    assert "Exported chat 'default' (5 exchanges)" in exported and "conversation.ipynb." in exported
+    assert "# Chat `default`\n\n## 1. You\n\n> In 2 sentences: when should I avoid list comprehensions?" in exported
+    compacted = text(exactly(nb, "%claude compact --keep 1"))
+    assert "4 earlier exchange(s)" in compacted and "replaced by the summary above" in compacted
+    cells = code_cells(nb)
+    after = text(cells[cells.index(exactly(nb, "%claude compact --keep 1")) + 1]).splitlines()
+    assert [line.split(":")[0].strip() for line in after] == ["user", "assistant", "user", "assistant"]
+    assert after[0].startswith("     user: Summarise our conversation so far.")
+    assert text(cell(nb, "the second is the summary")).startswith("5 messages sent; the second is the summary")
 
 
 def test_sdk_streaming_text_events_and_snapshot(executed):

@@ -17,6 +17,7 @@ from . import batches, rules
 from .answers import MODELS, blocks_of, count_tokens
 from .cache import MAX_BREAKPOINTS, PromptCache, breakpoints
 from .replies import STATUS_OF, Answer, Reply, lay_out, sse
+from .window import limits, too_long
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -39,13 +40,16 @@ class Simulator:
     Answers are generated from each request unless replies were queued; `requests` records what the client
     sent (without its key). `pace` is in deltas per second, 0 for as fast as the socket allows. Prompt
     caching writes only prefixes of at least `cache_min_tokens`; a message batch ends on its `batch_polls`-th
-    retrieval (as set when the batch is created; 0 ends it at once).
+    retrieval (as set when the batch is created; 0 ends it at once). A prompt longer than `context_window`
+    tokens (default: each model's window in the model table) is refused with the API's 400.
     """
 
     def __init__(
-        self, pace: float = 0.0, *, port: int = 0, cache_min_tokens: int = 1024, batch_polls: int = 2
+        self, pace: float = 0.0, *, port: int = 0, cache_min_tokens: int = 1024, batch_polls: int = 2,
+        context_window: int | None = None,
     ) -> None:
         self.pace = pace
+        self.context_window = context_window
         self.cache_min_tokens = cache_min_tokens
         self.batch_polls = batch_polls
         self.requests: list[dict[str, Any]] = []
@@ -221,13 +225,13 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._json(200, {"input_tokens": count_tokens(body)})
         elif (self.command, path) == ("GET", "/v1/models"):
-            data = [_model(name) for name in MODELS]
+            data = [_model(name, self.server.simulator.context_window) for name in MODELS]
             page = {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
             self._json(200, page)
         elif self.command == "GET" and path.startswith("/v1/models/"):
             name = path.removeprefix("/v1/models/")
             if name in MODELS:
-                self._json(200, _model(name))
+                self._json(200, _model(name, self.server.simulator.context_window))
             else:
                 self._error(404, "not_found_error", f"model: {name}")
         else:
@@ -237,7 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.headers.get("anthropic-version")
 
     def _messages(self, body: Any) -> None:
-        problem = _problem(body, self._version(), needs_max_tokens=True)
+        problem = (_problem(body, self._version(), needs_max_tokens=True)
+                   or too_long(body, self.server.simulator.context_window))
         reply = self.server.simulator._take(valid=problem is None)
         pace = self.server.simulator.pace if reply.pace is None else reply.pace
         if reply.fault == "http_error":
@@ -263,7 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _batch_result(self, params: dict[str, Any]) -> dict[str, Any]:
         """What one request of a new batch gets: answered now, taking the next queued reply like any other."""
-        problem = _problem(params, self._version(), needs_max_tokens=True)
+        problem = (_problem(params, self._version(), needs_max_tokens=True)
+                   or too_long(params, self.server.simulator.context_window))
         if problem is None and params.get("stream"):
             problem = 400, "invalid_request_error", "stream: requests in a message batch cannot stream"
         reply = self.server.simulator._take(valid=problem is None)
@@ -411,8 +417,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, error, headers)
 
 
-def _model(name: str) -> dict[str, Any]:
-    return {"type": "model", "id": name, "lifecycle": "active", **MODELS[name]}
+def _model(name: str, window: int | None) -> dict[str, Any]:
+    return {"type": "model", "id": name, "lifecycle": "active", **MODELS[name], **limits(name, window)}
 
 
 def _problem(body: Any, version: str | None, *, needs_max_tokens: bool) -> tuple[int, str, str] | None:
