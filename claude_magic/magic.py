@@ -20,6 +20,7 @@ from .mapping import Mapper
 from .prompt import interpolate, resolve_system
 from .render import MODES, display_markdown, preview
 from .session import Options, Session
+from .sources import apply as apply_sources
 from .tools import tools_from
 
 COMMANDS = ("history", "reset", "undo", "chats", "models", "explain", "usage", "tokens")
@@ -64,6 +65,8 @@ class ClaudeMagics(Magics):
     map_concurrency = Integer(4, help="--map: requests in flight at once.").tag(config=True)
     batch_poll_interval = Float(10.0, help="--map --batch: seconds between status checks.").tag(config=True)
     simulator_pace = Float(120.0, help="Offline simulator speed, tokens per second (0 = instant).").tag(config=True)
+    upload_above = Integer(4 * 1024 * 1024, help="--file: larger files go through the Files API once, "
+                           "then are sent by id.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell=shell, **kwargs)
@@ -91,6 +94,12 @@ class ClaudeMagics(Magics):
     @argument("--count", action="store_true", help="Show what would be sent and its token count; ask nothing.")
     @argument("--map", metavar="VAR", help="Ask once per item of a list / Series / DataFrame VAR ({item}, {column}).")
     @argument("--batch", action="store_true", help="With --map: one Message Batch (half price, asynchronous).")
+    @argument("--file", metavar="PATH[,PATH]", help="Send files: PDFs and text as documents, pictures as images.")
+    @argument("--cite", action="store_true", help="Answer with citations of the --file documents, as footnotes.")
+    @argument("--web", nargs="?", const=5, type=int, metavar="MAX_USES",
+              help="Let Claude search the web (at most MAX_USES searches, default 5); sources become footnotes.")
+    @argument("--schema", metavar="NAME", help="Answer as JSON fitting NAME (pydantic model or JSON Schema "
+              "dict); the object goes to last_parsed and --out.")
     @line_cell_magic
     def claude(self, line: str, cell: str | None = None) -> None:
         """Ask Claude. The cell is the prompt; the answer streams in as markdown.
@@ -156,6 +165,7 @@ class ClaudeMagics(Magics):
         if args.context:
             limits = Limits(chars=self.context_chars, rows=self.context_rows)
             options.context, options.context_labels = blocks_for(args.context, ns, limits)
+        apply_sources(options, args, ns, upload_above=self.upload_above, file_id=self.session.upload)
         return options
 
     def _thinking(self, budget: int | None, max_tokens: int | None) -> dict[str, Any] | None:

@@ -54,6 +54,10 @@ MODELS: dict[str, ModelRules] = {
     "claude-haiku-4-5": ModelRules(200 * _K, 64 * _K, "budget", True, Price(1.0, 5.0, 0.10, 1.25)),
 }
 
+# Web search (server tool) is billed per search on top of tokens: $10 per 1,000 searches, any model
+# (the web search tool's page, "Usage and pricing", read on READ_ON). A failed search is not billed.
+WEB_SEARCH_USD = 10.0 / 1000
+
 _DATED = re.compile(r"-\d{8}$")
 
 

@@ -26,9 +26,14 @@ from .render import (
 )
 from .replay import ReplayStore
 from .retry import RetryPolicy, broke_midstream, retryable
+from .citations import Presenter
+from .files import Loaded, Uploads
+from .sources import extend
+from .structured import Schema, deliver
+from .web import footer_note
 from .tools import definitions, results_markdown, run_calls
 
-_COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config")
+_COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config", "extra_headers")
 
 
 @dataclass
@@ -49,6 +54,9 @@ class Options:
     cache: bool = True
     replay: bool = False
     fresh: bool = False
+    cite: bool = False
+    web: dict[str, Any] | None = None
+    schema: Schema | None = None
 
     def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
@@ -60,7 +68,7 @@ class Options:
             request["tools"] = definitions(self.tools)
         if self.thinking:
             request["thinking"] = self.thinking
-        return request
+        return extend(request, self)
 
 
 class _Run:
@@ -105,6 +113,7 @@ class Session:
         self.random: Callable[[], float] = random.random
         self.ledger = Ledger()
         self._replay: ReplayStore | None = None
+        self.uploads = Uploads()
 
     @property
     def replay(self) -> ReplayStore:
@@ -143,8 +152,8 @@ class Session:
         chat, earlier, turns = self._turns(prompt, options, cell_id)
         client = self.client()
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
-        view = AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
-                          clock=self.clock)
+        view = Presenter(AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
+                                    clock=self.clock), structured=options.schema is not None)
         run = _Run(self.clock, options.events)
         try:
             while True:
@@ -176,6 +185,8 @@ class Session:
         self._conclude(view, run, None, options)
         if options.history:
             self._record(chat, turns, message, cell_id)
+        if options.schema is not None:
+            deliver(message, options.schema, self.shell.user_ns, options.out)
         return message
 
     def count(self, prompt: str | None, options: Options, cell_id: str | None = None) -> None:
@@ -257,7 +268,7 @@ class Session:
                 self.shell.user_ns[options.out] = messages[-1]
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
-                      replayed=bool(run.replayed), retries=run.retries)
+                      replayed=bool(run.replayed), retries=run.retries) + footer_note(messages)
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")
 
     def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None) -> None:
@@ -268,6 +279,16 @@ class Session:
                 chat.record(Exchange([*turns, turn], cell_id, usage.input_tokens, usage.output_tokens))
         except Exception as exc:  # noqa: BLE001 - the answer is already shown and stored
             print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
+
+    def upload(self, loaded: Loaded) -> str:
+        """The Files API id of a `--file` too large to send inline, uploading it the first time."""
+        client = self.client()
+        try:
+            return self.uploads.file_id(client, loaded.path.name, loaded.data, loaded.media_type)
+        except Exception as exc:  # noqa: BLE001 - nothing was asked yet: one line is all the cell needs
+            detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout, attempts=1,
+                             partial=False)
+            raise ClaudeMagicError(f"--file {loaded.path.name}: the upload failed. {detail}") from exc
 
     def models(self) -> list[Any]:
         return list(self.client().models.list())

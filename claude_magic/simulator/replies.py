@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .answers import answer
+from .web import searches
 
 # What the real API answers each status with, unless a reply says otherwise.
 ERRORS: dict[int, tuple[str, str]] = {
@@ -148,7 +149,8 @@ class Answer:
                 yield _event({"type": "content_block_delta", "index": index, "delta": delta})
             yield _event({"type": "content_block_stop", "index": index})
         stop = {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence}
-        yield _event({"type": "message_delta", "delta": stop, "usage": {"output_tokens": self.output_tokens}})
+        usage = {"output_tokens": self.output_tokens, **_server_tools(self.head["usage"])}
+        yield _event({"type": "message_delta", "delta": stop, "usage": usage})
         yield _event({"type": "message_stop"})
 
     def message(self) -> dict[str, Any]:
@@ -190,9 +192,17 @@ def lay_out(reply: Reply, body: dict[str, Any], usage: dict[str, int]) -> Answer
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": {**usage, "output_tokens": 1},
+        "usage": {**usage, "output_tokens": 1, **_server_tools(content)},
     }
     return Answer(head, blocks, stop_reason, stop_sequence)
+
+
+def _server_tools(source: Any) -> dict[str, Any]:
+    """The usage's server_tool_use count: of a reply's blocks, or carried over from a usage."""
+    if isinstance(source, dict):
+        return {"server_tool_use": source["server_tool_use"]} if "server_tool_use" in source else {}
+    count = searches(source)
+    return {"server_tool_use": {"web_search_requests": count, "web_fetch_requests": 0}} if count else {}
 
 
 def sse(data: dict[str, Any]) -> bytes:
@@ -219,19 +229,24 @@ def _deltas(block: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]
     """A content block as its content_block_start block and the deltas that fill it in."""
     kind = block["type"]
     if kind == "text":
-        return {"type": "text", "text": ""}, [
-            {"type": "text_delta", "text": piece} for piece in _PIECE.findall(block["text"])
-        ]
+        pieces = [{"type": "text_delta", "text": piece} for piece in _PIECE.findall(block["text"])]
+        if not block.get("citations"):
+            return {"type": "text", "text": ""}, pieces
+        # Like the API: a cited passage's citations stream first, then its text.
+        citations = [{"type": "citations_delta", "citation": citation} for citation in block["citations"]]
+        return {"type": "text", "text": "", "citations": []}, [*citations, *pieces]
+    if kind == "web_search_tool_result":
+        return dict(block), []  # arrives whole, in its content_block_start
     if kind == "thinking":
         pieces = [
             {"type": "thinking_delta", "thinking": piece} for piece in _PIECE.findall(block["thinking"])
         ]
         signature = {"type": "signature_delta", "signature": block["signature"]}
         return {"type": "thinking", "thinking": "", "signature": ""}, [*pieces, signature]
-    if kind == "tool_use":
+    if kind in ("tool_use", "server_tool_use"):
         start = {
-            "type": "tool_use",
-            "id": f"toolu_sim_{uuid.uuid4().hex[:24]}",
+            "type": kind,
+            "id": block.get("id") or f"toolu_sim_{uuid.uuid4().hex[:24]}",
             "name": block["name"],
             "input": {},
         }
@@ -284,9 +299,11 @@ def _complete(start: dict[str, Any], deltas: list[dict[str, Any]]) -> dict[str, 
             block["thinking"] += delta["thinking"]
         elif delta["type"] == "signature_delta":
             block["signature"] = delta["signature"]
+        elif delta["type"] == "citations_delta":
+            block["citations"] = [*block["citations"], delta["citation"]]
         else:
             partial_json += delta["partial_json"]
-    if block["type"] == "tool_use":
+    if block["type"] in ("tool_use", "server_tool_use"):
         try:
             block["input"] = json.loads(partial_json)
         except ValueError:  # max_tokens cut the JSON short
