@@ -84,8 +84,13 @@ def answer_text(message: Any) -> str:
 
 
 def deliver(message: Any, schema: Schema, namespace: dict[str, Any], out: str | None) -> Any:
-    """Validate a finished answer into `last_parsed` (and `out`), or raise one line saying what does not fit."""
-    namespace["last_parsed"] = None
+    """Validate a finished answer into `last_parsed` (and `out`), or raise one line saying what does not fit.
+
+    Until it validates both hold None: never a stale object, nor the Message (`last_message` has that).
+    """
+    for name in ("last_parsed", out):
+        if name:
+            namespace[name] = None
     if message.stop_reason == "max_tokens":
         raise ClaudeMagicError("The structured answer was cut at max_tokens, so it is not complete JSON: "
                                "raise `--max-tokens`. The raw answer is in `last_message`.")
