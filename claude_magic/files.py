@@ -59,10 +59,16 @@ class Loaded:
         return f"📄 {self.path.name} ({_size(len(self.data))})"
 
 
-def paths_from(spec: str, namespace: Mapping[str, Any]) -> list[Path]:
-    """The paths of `--file A,B`: each a path, or the name of a variable holding a str or Path."""
+def paths_from(spec: Any, namespace: Mapping[str, Any]) -> list[Path]:
+    """The paths of `--file A,B`: each a path, or the name of a variable holding a str or Path.
+
+    From `ask(file=…)` a Path, or a list of paths, works too.
+    """
+    if isinstance(spec, os.PathLike):
+        spec = [spec]
+    items = spec.split(",") if isinstance(spec, str) else [os.fspath(item) for item in spec]
     paths = []
-    for item in (part.strip() for part in spec.split(",")):
+    for item in (part.strip() for part in items):
         if not item:
             continue
         value = namespace.get(item) if item.isidentifier() else None

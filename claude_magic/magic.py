@@ -21,6 +21,7 @@ from .prompt import interpolate, resolve_system
 from .render import MODES, display_markdown, preview
 from .session import Options, Session
 from .sources import apply as apply_sources
+from .web import MAX_USES
 from .tools import tools_from
 
 COMMANDS = ("history", "reset", "undo", "chats", "models", "explain", "usage", "tokens")
@@ -96,8 +97,9 @@ class ClaudeMagics(Magics):
     @argument("--batch", action="store_true", help="With --map: one Message Batch (half price, asynchronous).")
     @argument("--file", metavar="PATH[,PATH]", help="Send files: PDFs and text as documents, pictures as images.")
     @argument("--cite", action="store_true", help="Answer with citations of the --file documents, as footnotes.")
-    @argument("--web", nargs="?", const=5, type=int, metavar="MAX_USES",
-              help="Let Claude search the web (at most MAX_USES searches, default 5); sources become footnotes.")
+    @argument("--web", nargs="?", const=MAX_USES, type=int, metavar="MAX_USES",
+              help=f"Let Claude search the web (at most MAX_USES searches, default {MAX_USES}); "
+              "sources become footnotes.")
     @argument("--schema", metavar="NAME", help="Answer as JSON fitting NAME (pydantic model or JSON Schema "
               "dict); the object goes to last_parsed and --out.")
     @line_cell_magic

@@ -19,6 +19,7 @@ from .errors import BadInput, Stopped, explain
 from .prompt import interpolate
 from .render import Progress, preview
 from .replay import request_key
+from .structured import parse_each, records
 
 BATCH_STATE = "claude_batches.json"
 
@@ -80,7 +81,10 @@ class Mapper:
             if not isinstance(result, Failed):
                 self.session.ledger.add(f"--map{' --batch' if batch else ''}", result, batch=batch)
         answers = [result if isinstance(result, Failed) else text_of(result) for result in results]
-        output = aligned(value, answers)
+        if options.schema is not None:  # each item's object; a DataFrame of records for a DataFrame
+            answers = parse_each(options.schema, results, Failed)
+        output = records(value, answers) if options.schema is not None else None
+        output = aligned(value, answers) if output is None else output
         namespace["last_map"] = aligned(value, results)
         if options.out:
             namespace[options.out] = output

@@ -8,7 +8,7 @@ from typing import Any
 from . import files
 from .errors import BadInput
 from .structured import schema_from
-from .web import web_tool
+from .web import MAX_USES, web_tool
 
 
 def apply(options: Any, args: Any, namespace: Mapping[str, Any], *, upload_above: int,
@@ -25,7 +25,8 @@ def apply(options: Any, args: Any, namespace: Mapping[str, Any], *, upload_above
         options.context = [*blocks, *options.context]  # documents first, then the question: as the API advises
         options.context_labels = [*labels, *options.context_labels]
     options.cite = args.cite
-    options.web = None if args.web is None else web_tool(args.web)
+    if args.web is not None:  # ask(web=True) means the flag alone
+        options.web = web_tool(MAX_USES if args.web is True else args.web)
     options.schema = schema_from(args.schema, namespace) if args.schema else None
 
 

@@ -58,11 +58,16 @@ class Schema:
                                 "The raw answer is in `last_message`.")
 
 
-def schema_from(name: str, namespace: Mapping[str, Any]) -> Schema:
-    """The schema a notebook variable holds: a pydantic model (or other type pydantic knows), or a dict."""
-    if name not in namespace:
-        raise BadInput(f"--schema {name}: there is no variable {name!r} in the notebook.")
-    value = namespace[name]
+def schema_from(spec: Any, namespace: Mapping[str, Any]) -> Schema:
+    """The schema a notebook variable holds (or, from `ask(schema=…)`, the schema itself):
+    a pydantic model (or another type pydantic knows), or a JSON Schema dict."""
+    if isinstance(spec, str):
+        name = spec
+        if name not in namespace:
+            raise BadInput(f"--schema {name}: there is no variable {name!r} in the notebook.")
+        value = namespace[name]
+    else:
+        name, value = getattr(spec, "__name__", "schema"), spec
     if isinstance(value, Mapping):
         if value.get("type") != "object":
             raise BadInput(f"--schema {name}: a JSON Schema for an answer must describe an object "
@@ -72,9 +77,12 @@ def schema_from(name: str, namespace: Mapping[str, Any]) -> Schema:
         import pydantic
 
         try:
-            return Schema(name, pydantic.TypeAdapter(value).json_schema(), value)
+            json_schema = pydantic.TypeAdapter(value).json_schema()
         except pydantic.PydanticUserError as exc:
             raise BadInput(f"--schema {name}: pydantic cannot make a JSON Schema of it ({exc.message})") from exc
+        if json_schema.get("type") != "object":
+            raise BadInput(f"--schema {name}: an answer must be an object; use a pydantic model with fields.")
+        return Schema(name, json_schema, value)
     raise BadInput(f"--schema {name}: give a pydantic model class or a JSON Schema dict, "
                    f"not a {type(value).__name__}.")
 
@@ -101,3 +109,29 @@ def deliver(message: Any, schema: Schema, namespace: dict[str, Any], out: str | 
     if out:
         namespace[out] = value
     return value
+
+
+def parse_each(schema: Schema, results: list[Any], failed: type) -> list[Any]:
+    """`--map --schema`: each answered item's object, or a `failed` (a `Failed`) saying what does not fit."""
+    parsed = []
+    for result in results:
+        if isinstance(result, failed):
+            parsed.append(result)
+            continue
+        try:
+            parsed.append(deliver(result, schema, {}, None))
+        except ClaudeMagicError as exc:
+            parsed.append(failed(str(exc).split(". The raw answer")[0]))
+    return parsed
+
+
+def records(value: Any, parsed: list[Any]) -> Any:
+    """A DataFrame of the objects, one row per item on the input's index, when the input was a DataFrame
+    and every item fitted; else None."""
+    if not hasattr(value, "iterrows") or not all(isinstance(item, dict) or hasattr(item, "model_dump")
+                                                 for item in parsed):
+        return None
+    import pandas
+
+    rows = [item if isinstance(item, dict) else item.model_dump() for item in parsed]
+    return pandas.DataFrame(rows, index=value.index)

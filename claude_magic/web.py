@@ -13,6 +13,7 @@ from .errors import BadInput
 # The newest web search tool version the installed SDK types know (WebSearchTool20260318Param).
 WEB_SEARCH = "web_search_20260318"
 SHOWN_SOURCES = 5
+MAX_USES = 5  # searches per cell when `--web` gives no number
 
 
 def web_tool(max_uses: int) -> dict[str, Any]:

@@ -125,3 +125,42 @@ def test_simulator_refuses_open_objects(nb):
         client.messages.create(model="claude-sonnet-5-5", max_tokens=50,
                                messages=[{"role": "user", "content": "q"}],
                                output_config={"format": {"type": "json_schema", "schema": {"type": "object"}}})
+
+
+def test_map_with_a_schema_gives_objects_and_a_dataframe_of_records(models):
+    nb = models
+    nb.ns["names"] = ["Ada", "Grace"]
+    result, captured = nb.run("%%claude --map names --schema point --out points\nWhere is {item}?")
+    assert result.error_in_exec is None, error_text(captured)
+    assert nb.ns["points"] == [{"x": 1, "y": 1}, {"x": 1, "y": 1}]
+    pandas = pytest.importorskip("pandas")
+    nb.ns["people"] = pandas.DataFrame({"who": ["Ada", "Grace"]}, index=[10, 20])
+    nb.sim.queue(Reply.text('{"x": 2, "y": 3}'), Reply.text('{"x": 4, "y": 5}'))
+    nb.run("%config ClaudeMagics.map_concurrency = 1")
+    nb.run("%%claude --map people --schema point --out table\n{who}")
+    table = nb.ns["table"]
+    assert list(table.index) == [10, 20] and list(table.columns) == ["x", "y"]
+    assert table.to_dict("records") == [{"x": 2, "y": 3}, {"x": 4, "y": 5}]
+
+
+def test_map_item_that_does_not_fit_is_a_failed_naming_the_field(models):
+    nb = models
+    nb.run("%config ClaudeMagics.map_concurrency = 1")
+    nb.ns["names"] = ["Ada", "Grace"]
+    nb.sim.queue(Reply.text('{"x": 2, "y": 3}'), Reply.text('{"x": "far"}'))
+    nb.run("%%claude --map names --schema point --out points\nWhere is {item}?")
+    good, bad = nb.ns["points"]
+    assert good == {"x": 2, "y": 3} and not bad and "point" in str(bad)
+
+
+def test_ask_takes_the_schema_itself_and_paths(models, tmp_path):
+    import claude_magic
+
+    nb = models
+    note = tmp_path / "n.txt"
+    note.write_text("Hello there.")
+    claude_magic.ask("Where?", schema=nb.ns["point"], file=[note], web=True)
+    body = nb.requests[-1]["body"]
+    assert body["output_config"]["format"]["type"] == "json_schema"
+    assert body["messages"][-1]["content"][0]["title"] == "n.txt" and body["tools"][0]["max_uses"] == 5
+    assert nb.ns["last_parsed"] == {"x": 1, "y": 1}

@@ -102,3 +102,14 @@ def test_simulator_searches_only_allowed_domains(nb):
     assert [r.url for r in result.content] == ["https://docs.python.org/asyncio"]
     cited = [c for b in message.content if b.type == "text" for c in b.citations or []]
     assert cited and all(c.type == "web_search_result_location" for c in cited)
+
+
+def test_the_search_shows_while_the_answer_streams(nb):
+    from conftest import FakeClock
+
+    nb.session.clock = FakeClock(step=1.0)  # every update is let through
+    _, captured = nb.run("%%claude --web\nRust release notes")
+    live = [o.data["text/markdown"] for o in captured.outputs[:-1] if o.update]
+    searching = [m for m in live if "🔎 Searching the web for" in m]
+    assert searching and "Found:" not in searching[0]  # the query shows before the results are in
+    assert any("Found: [" in m and "**Sources**" not in m for m in live)  # then what it found, before footnotes
