@@ -66,6 +66,8 @@ def paths_from(spec: Any, namespace: Mapping[str, Any]) -> list[Path]:
     """
     if isinstance(spec, os.PathLike):
         spec = [spec]
+    if not isinstance(spec, (str, list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in spec):
+        raise BadInput(f"--file takes paths (a str, a Path, or a list of them), not {spec!r:.60}.")
     items = spec.split(",") if isinstance(spec, str) else [os.fspath(item) for item in spec]
     paths = []
     for item in (part.strip() for part in items):

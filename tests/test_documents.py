@@ -175,3 +175,12 @@ def test_documents_survive_replies_that_are_scripted(nb, folder):
     nb.sim.queue(Reply.text("Scripted."))
     nb.run("%%claude --file notes.md\nq")
     assert Path("notes.md").read_text() == NOTES and user_blocks(nb)[0]["type"] == "document"
+
+
+def test_ask_with_a_file_that_is_not_a_path_is_one_line(nb):
+    import claude_magic
+    from claude_magic.errors import BadInput
+
+    with pytest.raises(BadInput, match="--file takes paths"):
+        claude_magic.ask("q", file=42)
+    assert nb.requests == []

@@ -113,3 +113,45 @@ def test_the_search_shows_while_the_answer_streams(nb):
     searching = [m for m in live if "🔎 Searching the web for" in m]
     assert searching and "Found:" not in searching[0]  # the query shows before the results are in
     assert any("Found: [" in m and "**Sources**" not in m for m in live)  # then what it found, before footnotes
+
+
+def test_stop_mid_search_answer_keeps_the_partial_and_the_next_cell_is_valid(nb):
+    import os
+    import signal
+    import threading
+    import time
+
+    from claude_magic.simulator import Reply
+
+    found = {"type": "web_search_result", "url": "https://example.com/n", "title": "News", "encrypted_content": "eA=="}
+    nb.sim.queue(Reply(content=(
+        {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "news"}},
+        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": [found]},
+        {"type": "text", "text": " ".join(f"w{i}" for i in range(200))},
+    ), pace=20))  # 50 ms a delta: the Stop lands mid-answer
+    def stop_once_asked():
+        while not nb.requests:
+            time.sleep(0.01)
+        time.sleep(1.5)  # the first stream of a process also pays for the SDK's lazy imports
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=stop_once_asked)
+    timer.start()
+    result, captured = nb.run("%%claude --web\nA long question about the news")
+    timer.join()
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    shown = final_markdown(captured)
+    assert "⏹ stopped" in shown and "🔎 Searching the web for *news*" in shown and "Found: [News]" in shown
+    assert nb.ns["last_message"].stop_reason is None
+    result, captured = nb.run("%%claude\nhi")
+    assert result.error_in_exec is None, error_text(captured)
+    assert nb.requests[-1]["body"]["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_count_shows_the_tool_and_documents_without_asking(nb, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("Alpha. Beta.")
+    result, captured = nb.run("%%claude --web --file a.txt --count\nq")
+    assert result.error_in_exec is None, error_text(captured)
+    shown = final_markdown(captured)
+    assert "Tools: `web_search`" in shown and "[document]" in shown and nb.requests == []

@@ -137,6 +137,8 @@ class Answer:
     blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]]
     stop_reason: str
     stop_sequence: str | None
+    # Server tools used (web searches): counted in the final usage only, as the API counts them.
+    server_tools: dict[str, Any] = field(default_factory=dict)
 
     def events(self) -> Iterator[tuple[str, bytes]]:
         """(event name, encoded event) pairs, in the order the real API streams them."""
@@ -149,7 +151,7 @@ class Answer:
                 yield _event({"type": "content_block_delta", "index": index, "delta": delta})
             yield _event({"type": "content_block_stop", "index": index})
         stop = {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence}
-        usage = {"output_tokens": self.output_tokens, **_server_tools(self.head["usage"])}
+        usage = {"output_tokens": self.output_tokens, **self.server_tools}
         yield _event({"type": "message_delta", "delta": stop, "usage": usage})
         yield _event({"type": "message_stop"})
 
@@ -160,7 +162,7 @@ class Answer:
             "content": [_complete(start, deltas) for start, deltas in self.blocks],
             "stop_reason": self.stop_reason,
             "stop_sequence": self.stop_sequence,
-            "usage": {**self.head["usage"], "output_tokens": self.output_tokens},
+            "usage": {**self.head["usage"], "output_tokens": self.output_tokens, **self.server_tools},
         }
 
     @property
@@ -192,16 +194,14 @@ def lay_out(reply: Reply, body: dict[str, Any], usage: dict[str, int]) -> Answer
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": {**usage, "output_tokens": 1, **_server_tools(content)},
+        "usage": {**usage, "output_tokens": 1},
     }
-    return Answer(head, blocks, stop_reason, stop_sequence)
+    return Answer(head, blocks, stop_reason, stop_sequence, _server_tools(content))
 
 
-def _server_tools(source: Any) -> dict[str, Any]:
-    """The usage's server_tool_use count: of a reply's blocks, or carried over from a usage."""
-    if isinstance(source, dict):
-        return {"server_tool_use": source["server_tool_use"]} if "server_tool_use" in source else {}
-    count = searches(source)
+def _server_tools(content: list[dict[str, Any]]) -> dict[str, Any]:
+    """The usage's server_tool_use field for a reply's blocks, when they use any."""
+    count = searches(content)
     return {"server_tool_use": {"web_search_requests": count, "web_fetch_requests": 0}} if count else {}
 
 
