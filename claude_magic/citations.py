@@ -25,16 +25,18 @@ def present(message: Any, *, structured: bool = False) -> Any:
         return message
     notes = Footnotes()
     content: list[Any] = []
+    joining = False  # whether the last part shown is the answer's own text, which the next text continues
     for block in blocks:
         if block.type == "text":
-            text = block.text + notes.markers(block.citations or [])
-            if structured:
-                text = f"```json\n{block.text}\n```"
-            if content and content[-1].type == "text" and not structured:
+            text = f"```json\n{block.text}\n```" if structured else block.text + notes.markers(block.citations or [])
+            if joining and not structured:
                 content[-1] = _text(content[-1].text + text)
             else:
                 content.append(_text(text))
-        elif block.type == "server_tool_use":
+            joining = True
+            continue
+        joining = False
+        if block.type == "server_tool_use":
             content.append(_text(searching(block)))
         elif block.type == "web_search_tool_result":
             content.append(_text(found(block)))

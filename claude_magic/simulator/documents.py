@@ -176,7 +176,9 @@ def _quote(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The first sentence of a document and where it is, in the location kind the document's source gets."""
     source = document["source"]
     if source["type"] == "text":
-        match = _SENTENCE.search(source["data"])
+        # The first whole sentence: a heading or a list marker is not one.
+        matches = list(_SENTENCE.finditer(source["data"]))
+        match = next((m for m in matches if m.group(0).endswith((".", "!", "?"))), matches[0] if matches else None)
         text = match.group(0) if match else source["data"][:1]
         start = match.start() if match else 0
         return text, {"type": "char_location", "start_char_index": start, "end_char_index": start + len(text)}
@@ -185,7 +187,8 @@ def _quote(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         first = content if isinstance(content, str) else next(
             (b.get("text", "") for b in content if b.get("type") == "text"), "")
         return first, {"type": "content_block_location", "start_block_index": 0, "end_block_index": 1}
+    # A PDF's first sentence: its first uncompressed text string that ends like one (a title does not).
     data = base64.b64decode(source.get("data", "")) if source["type"] == "base64" else b""
-    found = _PDF_TEXT.search(data)
-    text = found.group(1).decode("latin-1").replace("\\(", "(").replace("\\)", ")") if found else "(page 1)"
+    strings = [found.decode("latin-1").replace("\\(", "(").replace("\\)", ")") for found in _PDF_TEXT.findall(data)]
+    text = next((string for string in strings if string.rstrip().endswith((".", "!", "?"))), "(page 1)")
     return text, {"type": "page_location", "start_page_number": 1, "end_page_number": 2}
