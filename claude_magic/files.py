@@ -23,8 +23,7 @@ FILES_BETA = "files-api-2025-04-14"
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                ".webp": "image/webp"}
 TEXT_SUFFIXES = frozenset(
-    ".txt .md .markdown .rst .csv .tsv .json .jsonl .yaml .yml .toml .ini .cfg .xml .html .htm .tex .log "
-    ".py .ipynb .r .sql .js .ts .java .c .h .cpp .rs .go .sh".split()
+    [".txt", ".md", ".markdown", ".rst", ".csv", ".tsv", ".json", ".jsonl", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".xml", ".html", ".htm", ".tex", ".log", ".py", ".ipynb", ".r", ".sql", ".js", ".ts", ".java", ".c", ".h", ".cpp", ".rs", ".go", ".sh"]
 )
 # What the API accepts inline (base64 counts as 4/3 of this): larger ones must go through the Files API.
 IMAGE_LIMIT = 5 * 1024 * 1024
@@ -115,19 +114,19 @@ def load(path: Path) -> Loaded:
 
 
 def blocks_for(files: list[Loaded], *, cite: bool, upload_above: int,
-               file_id: Callable[[Loaded], str]) -> tuple[list[dict[str, Any]], list[str], bool]:
-    """Content blocks for loaded files, their footer labels, and whether any is sent by file id.
+               file_id: Callable[[Loaded], str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Content blocks for loaded files, and their footer labels.
 
     Files larger than `upload_above` bytes (or than the API takes inline) are sent by the id
     `file_id` gives them.
     """
-    blocks, labels, by_id = [], [], False
+    blocks: list[dict[str, Any]] = []
+    labels: list[str] = []
     for loaded in files:
         limit = IMAGE_LIMIT * 3 // 4 if loaded.kind == "image" else PDF_LIMIT * 3 // 4
         if len(loaded.data) > min(upload_above, limit):
             source: dict[str, Any] = {"type": "file", "file_id": file_id(loaded)}
             labels.append(f"{loaded.label[:-1]}, via the Files API)")
-            by_id = True
         else:
             source = _inline(loaded)
             labels.append(loaded.label)
@@ -139,7 +138,7 @@ def blocks_for(files: list[Loaded], *, cite: bool, upload_above: int,
         if cite:
             block["citations"] = {"enabled": True}
         blocks.append(block)
-    return blocks, labels, by_id
+    return blocks, labels
 
 
 def _inline(loaded: Loaded) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from .prompt import interpolate, resolve_system
 from .render import MODES, display_markdown, preview
 from .session import Options, Session
 from .sources import apply as apply_sources
-from .web import MAX_USES
 from .tools import tools_from
+from .web import MAX_USES
 
 COMMANDS = ("history", "reset", "undo", "chats", "models", "explain", "usage", "tokens")
 EFFORTS = ("low", "medium", "high", "xhigh", "max")

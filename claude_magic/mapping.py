@@ -88,7 +88,8 @@ class Mapper:
         namespace["last_map"] = aligned(value, results)
         if options.out:
             namespace[options.out] = output
-        progress.finish(_summary(prompts, answers, time.monotonic() - started, options.out))
+        progress.finish(_summary(prompts, answers, time.monotonic() - started, options.out,
+                                 "objects" if options.schema is not None else "texts"))
         return output
 
     def _concurrent(self, client: Any, requests: list[dict[str, Any]], progress: Progress) -> list[Any]:
@@ -120,8 +121,11 @@ class Mapper:
         key = request_key({"requests": requests})
         batch_id = state.get(key)
         if batch_id is None:
+            # A beta header (a --file sent by id) belongs to the batch request, not to each item's params.
+            params = [{k: v for k, v in request.items() if k != "extra_headers"} for request in requests]
             batch = client.messages.batches.create(
-                requests=[{"custom_id": f"item-{n}", "params": request} for n, request in enumerate(requests)]
+                requests=[{"custom_id": f"item-{n}", "params": p} for n, p in enumerate(params)],
+                extra_headers=requests[0].get("extra_headers"),
             )
             batch_id = batch.id
             state.put(key, batch_id)
@@ -162,11 +166,11 @@ class Mapper:
         progress.finish(f"⏹ stopped: {sum(not isinstance(r, Failed) for r in stopped)} of {len(stopped)} answered")
 
 
-def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | None) -> str:
+def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | None, kind: str = "texts") -> str:
     """How it went in a line, where the results are, and the first rows of prompts and answers."""
     failed = sum(isinstance(answer, Failed) for answer in answers)
     line = f"✓ {len(answers) - failed} of {len(answers)} answered" + (f" · ⚠ {failed} failed" if failed else "")
-    line += f" · {seconds:.1f} s · " + (f"texts in `{out}`, " if out else "") + "Messages in `last_map`"
+    line += f" · {seconds:.1f} s · " + (f"{kind} in `{out}`, " if out else "") + "Messages in `last_map`"
     rows = [f"| {n} | {preview(p, 50)} | {preview(str(a), 70)} |" for n, (p, a) in enumerate(zip(prompts, answers))]
     more = f"\n\n… and {len(rows) - 10} more" if len(rows) > 10 else ""
     return f"{line}\n\n| # | prompt | answer |\n|---:|---|---|\n" + "\n".join(rows[:10]) + more

@@ -9,10 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .citations import Presenter
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
+from .files import Loaded, Uploads
 from .render import (
     RAW_EVENTS,
     AnswerView,
@@ -26,12 +28,10 @@ from .render import (
 )
 from .replay import ReplayStore
 from .retry import RetryPolicy, broke_midstream, retryable
-from .citations import Presenter
-from .files import Loaded, Uploads
 from .sources import extend
 from .structured import Schema, deliver
-from .web import footer_note
 from .tools import definitions, results_markdown, run_calls
+from .web import footer_note
 
 _COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config", "extra_headers")
 
@@ -285,7 +285,7 @@ class Session:
         client = self.client()
         try:
             return self.uploads.file_id(client, loaded.path.name, loaded.data, loaded.media_type)
-        except Exception as exc:  # noqa: BLE001 - nothing was asked yet: one line is all the cell needs
+        except Exception as exc:  # nothing was asked yet: one line is all the cell needs
             detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout, attempts=1,
                              partial=False)
             raise ClaudeMagicError(f"--file {loaded.path.name}: the upload failed. {detail}") from exc

@@ -20,7 +20,7 @@ def apply(options: Any, args: Any, namespace: Mapping[str, Any], *, upload_above
         loaded = [files.load(path) for path in files.paths_from(args.file, namespace)]
         if args.cite and all(item.kind == "image" for item in loaded):
             raise BadInput("--cite works on documents (PDF or text); images cannot be cited.")
-        blocks, labels, by_id = files.blocks_for(loaded, cite=args.cite, upload_above=upload_above,
+        blocks, labels = files.blocks_for(loaded, cite=args.cite, upload_above=upload_above,
                                                  file_id=file_id)
         options.context = [*blocks, *options.context]  # documents first, then the question: as the API advises
         options.context_labels = [*labels, *options.context_labels]

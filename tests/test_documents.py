@@ -184,3 +184,15 @@ def test_ask_with_a_file_that_is_not_a_path_is_one_line(nb):
     with pytest.raises(BadInput, match="--file takes paths"):
         claude_magic.ask("q", file=42)
     assert nb.requests == []
+
+
+def test_map_batch_with_an_uploaded_file_sends_the_beta_header_on_the_batch(nb, folder):
+    nb.run("%config ClaudeMagics.upload_above = 10")
+    nb.run("%config ClaudeMagics.batch_poll_interval = 0")
+    nb.ns["questions"] = ["Who?", "Why?"]
+    result, captured = nb.run("%%claude --map questions --batch --file notes.md --out answers\n{item}")
+    assert result.error_in_exec is None, error_text(captured)
+    created = next(r for r in nb.sim.requests if r["path"] == "/v1/messages/batches" and r["method"] == "POST")
+    assert created["headers"]["anthropic-beta"] == "files-api-2025-04-14"
+    assert all("extra_headers" not in item["params"] for item in created["body"]["requests"])
+    assert all(answer for answer in nb.ns["answers"])

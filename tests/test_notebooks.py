@@ -343,4 +343,5 @@ def test_documents_web_and_structured(executed):
     assert answer(cell(nb, "--schema Paper --out paper")).startswith("```json\n{")
     assert text(cell(nb, "print(paper is last_parsed)")).endswith("True\n")
     assert "cut at max_tokens" in error(cell(nb, "--schema Paper --max-tokens 5"))
+    assert "objects in `places`" in answer(cell(nb, "--schema point --out places"))
     assert "lat" in text(cell(nb, "landmarks.join(places)"))

@@ -66,7 +66,7 @@ def test_an_answer_that_does_not_fit_names_the_field_and_keeps_the_text(models):
     nb = models
     nb.ns["last_parsed"] = "stale"
     nb.sim.queue(Reply.text('{"title": "T", "year": "long ago", "authors": []}'))
-    result, captured = nb.run("%%claude --schema Paper --out paper\nq")
+    _, captured = nb.run("%%claude --schema Paper --out paper\nq")
     shown = error_text(captured).strip()
     assert "does not fit the schema Paper at `year`" in shown and "Traceback" not in shown
     assert nb.ns["last_parsed"] is None and nb.ns["paper"] is None
@@ -92,7 +92,7 @@ def test_bad_schemas_are_one_line(models, cell, expected):
     nb = models
     nb.ns["answer_count"] = 3
     nb.ns["listy"] = {"type": "array"}
-    result, captured = nb.run(cell)
+    _, captured = nb.run(cell)
     shown = error_text(captured).strip()
     assert expected in shown and "Traceback" not in shown and nb.requests == []
 

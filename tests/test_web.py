@@ -19,7 +19,7 @@ def test_web_offers_the_search_tool_with_max_uses(nb):
 
 
 def test_the_version_is_one_the_sdk_knows():
-    import anthropic.types as types
+    from anthropic import types
 
     assert hasattr(types, "WebSearchTool" + WEB_SEARCH.removeprefix("web_search_") + "Param")
 
@@ -27,7 +27,7 @@ def test_the_version_is_one_the_sdk_knows():
 @pytest.mark.parametrize(("flag", "expected"), [("--web 0", "at least 1"), ("--web -3", "at least 1"),
                                                 ("--web many", "invalid int value")])
 def test_bad_max_uses_is_one_line(nb, flag, expected):
-    result, captured = nb.run(f"%%claude {flag}\nq")
+    _, captured = nb.run(f"%%claude {flag}\nq")
     shown = error_text(captured).strip()
     assert expected in shown and "Traceback" not in shown and nb.requests == []
 
