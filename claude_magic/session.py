@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .citations import Presenter
+from .citations import Presenter, present
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
@@ -31,7 +31,7 @@ from .retry import RetryPolicy, broke_midstream, retryable
 from .sources import extend
 from .structured import Schema, deliver
 from .tools import definitions, results_markdown, run_calls
-from .web import footer_note
+from .web import footer_note, joined
 
 _COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config", "extra_headers")
 
@@ -159,6 +159,11 @@ class Session:
             while True:
                 message = self._answer(client, self._request(options, earlier, turns), options, view, run)
                 run.rounds.append(message)
+                if message.stop_reason == "pause_turn" and len(run.rounds) <= self.settings.max_tool_rounds:
+                    # A long server-tool turn: sent back as it is, the API goes on with it.
+                    turns = joined([*turns, *filter(None, [assistant_turn(message)])])
+                    view.add_round(markdown_of(present(message)))
+                    continue
                 if message.stop_reason != "tool_use" or not options.tools:
                     break
                 if len(run.rounds) > self.settings.max_tool_rounds:
@@ -276,7 +281,7 @@ class Session:
             turn = assistant_turn(message)
             if turn is not None:
                 usage = message.usage
-                chat.record(Exchange([*turns, turn], cell_id, usage.input_tokens, usage.output_tokens))
+                chat.record(Exchange(joined([*turns, turn]), cell_id, usage.input_tokens, usage.output_tokens))
         except Exception as exc:  # noqa: BLE001 - the answer is already shown and stored
             print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
 

@@ -56,6 +56,22 @@ def footer_note(messages: list[Any]) -> str:
     return f" · 🔎 {count} web search{'es' if count != 1 else ''}" if count else ""
 
 
+def joined(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`turns` with each assistant turn that follows another merged into it.
+
+    A turn the API paused (`pause_turn`: its server tools ran long) is sent back as it is to go on, and the
+    answer that goes on continues the same assistant turn: the two are kept as one, so the history
+    never holds two assistant turns in a row.
+    """
+    merged: list[dict[str, Any]] = []
+    for turn in turns:
+        if merged and turn["role"] == merged[-1]["role"] == "assistant":
+            merged[-1] = {"role": "assistant", "content": [*merged[-1]["content"], *turn["content"]]}
+        else:
+            merged.append(turn)
+    return merged
+
+
 def _plain(text: str) -> str:
     """Text safe inside markdown emphasis and link labels."""
     return " ".join(text.replace("[", "(").replace("]", ")").replace("*", "").split())

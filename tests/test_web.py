@@ -155,3 +155,26 @@ def test_count_shows_the_tool_and_documents_without_asking(nb, tmp_path, monkeyp
     assert result.error_in_exec is None, error_text(captured)
     shown = final_markdown(captured)
     assert "Tools: `web_search`" in shown and "[document]" in shown and nb.requests == []
+
+
+def test_a_paused_turn_is_sent_back_to_go_on_and_kept_as_one_assistant_turn(nb):
+    from claude_magic.simulator import Reply
+
+    found = {"type": "web_search_result", "url": "https://example.org/a", "title": "A", "encrypted_content": "eA=="}
+    paused = (
+        {"type": "text", "text": "Searching first."},
+        {"type": "server_tool_use", "id": "srvtoolu_p", "name": "web_search", "input": {"query": "a"}},
+        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_p", "content": [found]},
+    )
+    nb.sim.queue(Reply(content=paused, stop_reason="pause_turn"), Reply.text("All done."))
+    result, captured = nb.run("%%claude --web\nDig deep.")
+    assert result.error_in_exec is None, error_text(captured)
+    resumed = nb.requests[-1]["body"]["messages"]
+    assert [m["role"] for m in resumed] == ["user", "assistant"]  # the paused turn, sent back as it came
+    assert [b["type"] for b in resumed[-1]["content"]] == ["text", "server_tool_use", "web_search_tool_result"]
+    markdown = final_markdown(captured)
+    assert markdown.index("Found: [A](https://example.org/a)") < markdown.index("All done.")
+    nb.run("%%claude\nThanks.")
+    history = nb.requests[-1]["body"]["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant", "user"]
+    assert [b["type"] for b in history[1]["content"]][-1] == "text" and history[1]["content"][-1]["text"] == "All done."
