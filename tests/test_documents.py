@@ -163,9 +163,11 @@ def test_simulator_refuses_what_the_api_refuses(nb, folder):
             {"type": "char_location", "cited_text": "q", "document_index": 0, "start_char_index": 0,
              "end_char_index": 1}]}]}],
         [{"role": "user", "content": [{"type": "document", "source": {"type": "file", "file_id": "file_nope"}}]}],
+        [{"role": "user", "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                                                    "data": base64.b64encode(PNG + bytes(6 << 20)).decode()}}]}],
     ]
     expected = ["media_type", "does not match the provided media type", "only allowed in user messages",
-                "citations are not allowed on user", "anthropic-beta"]
+                "citations are not allowed on user", "anthropic-beta", "image exceeds 5 MB maximum"]
     for messages, words in zip(bad, expected):
         with pytest.raises(anthropic.BadRequestError, match=words):
             client.messages.create(model="claude-sonnet-5-5", max_tokens=50, messages=messages)
@@ -196,3 +198,17 @@ def test_map_batch_with_an_uploaded_file_sends_the_beta_header_on_the_batch(nb, 
     assert created["headers"]["anthropic-beta"] == "files-api-2025-04-14"
     assert all("extra_headers" not in item["params"] for item in created["body"]["requests"])
     assert all(answer for answer in nb.ns["answers"])
+
+
+def test_simulator_streams_citations_as_citations_delta_events(nb):
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=nb.sim.url, api_key="test")
+    document = {"type": "document", "title": "n.txt", "citations": {"enabled": True},
+                "source": {"type": "text", "media_type": "text/plain", "data": NOTES}}
+    events = list(client.messages.create(model="claude-sonnet-5-5", max_tokens=300, stream=True, messages=[
+        {"role": "user", "content": [document, {"type": "text", "text": "What does it say?"}]}]))
+    deltas = [e.delta for e in events if e.type == "content_block_delta"]
+    cited = [d.citation for d in deltas if d.type == "citations_delta"]
+    assert [c.cited_text for c in cited] == ["Ravens can solve puzzles."]
+    assert NOTES[cited[0].start_char_index:cited[0].end_char_index] == cited[0].cited_text
