@@ -79,7 +79,8 @@ def ask(prompt: str, **options: Any) -> Any:
 
     Options are the cell's, spelt as keywords: `model=`, `max_tokens=`, `system=`, `chat=`, `new=True`,
     `no_history=True`, `out=`, `tools=[f, g]`, `thinking=True` (or a budget), `events=True`,
-    `context=["df"]`, `effort=`, `no_interp=True`.
+    `context=["df"]`, `effort=`, `no_interp=True`, `file="a.pdf"` (or a Path, or a list), `cite=True`,
+    `web=True` (or a number of searches), `schema=Model` (the class or dict itself, or its name).
     """
     magics = _magics()
     args = magics.claude.parser.parse_args([])
