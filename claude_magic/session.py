@@ -54,7 +54,6 @@ class Options:
     cache: bool = True
     replay: bool = False
     fresh: bool = False
-    cite: bool = False
     web: dict[str, Any] | None = None
     schema: Schema | None = None
 

@@ -24,7 +24,6 @@ def apply(options: Any, args: Any, namespace: Mapping[str, Any], *, upload_above
                                                  file_id=file_id)
         options.context = [*blocks, *options.context]  # documents first, then the question: as the API advises
         options.context_labels = [*labels, *options.context_labels]
-    options.cite = args.cite
     if args.web is not None:  # ask(web=True) means the flag alone
         options.web = web_tool(MAX_USES if args.web is True else args.web)
     options.schema = schema_from(args.schema, namespace) if args.schema else None
