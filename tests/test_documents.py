@@ -212,3 +212,31 @@ def test_simulator_streams_citations_as_citations_delta_events(nb):
     cited = [d.citation for d in deltas if d.type == "citations_delta"]
     assert [c.cited_text for c in cited] == ["Ravens can solve puzzles."]
     assert NOTES[cited[0].start_char_index:cited[0].end_char_index] == cited[0].cited_text
+
+
+def test_citations_go_back_in_the_params_shape(nb, folder, monkeypatch):
+    """An uploaded text file's citation carries file_id, and a title may be null: the history sends
+    exactly the param fields, nulls included, and the simulator refuses anything else, like the API."""
+    nb.run("%config ClaudeMagics.upload_above = 10")
+    nb.run("%%claude --cite --file notes.md\nq")
+    assert nb.ns["last_message"].content[2].citations[0].file_id  # the response has it…
+    result, captured = nb.run("%%claude\nAnd then?")
+    assert result.error_in_exec is None, error_text(captured)
+    cited = [c for b in nb.requests[-1]["body"]["messages"][1]["content"] for c in b.get("citations") or []]
+    assert cited and all(set(c) == {"type", "cited_text", "document_index", "document_title", "start_char_index",
+                                    "end_char_index"} for c in cited)  # …the history does not send it back
+
+
+def test_simulator_refuses_citations_not_in_the_params_shape(nb):
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=nb.sim.url, api_key="test", max_retries=0)
+    citation = {"type": "char_location", "cited_text": "q", "document_index": 0, "start_char_index": 0,
+                "end_char_index": 1}
+    for bad, words in [(citation, "document_title: Field required"),
+                       ({**citation, "document_title": None, "file_id": "f"}, "file_id: Extra inputs")]:
+        with pytest.raises(anthropic.BadRequestError, match=words):
+            client.messages.create(model="claude-sonnet-5-5", max_tokens=50, messages=[
+                {"role": "user", "content": "q"},
+                {"role": "assistant", "content": [{"type": "text", "text": "a", "citations": [bad]}]},
+                {"role": "user", "content": "q"}])

@@ -22,6 +22,14 @@ IMAGE_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n",
                "image/webp": b"RIFF"}
 IMAGE_LIMIT = 5 * 1024 * 1024
 PDF_LIMIT = 32 * 1024 * 1024
+# What a citation sent back in an assistant turn must hold, by kind: these fields, no others (titles may be null).
+_CITATION_FIELDS = {
+    "char_location": {"cited_text", "document_index", "document_title", "start_char_index", "end_char_index"},
+    "page_location": {"cited_text", "document_index", "document_title", "start_page_number", "end_page_number"},
+    "content_block_location": {"cited_text", "document_index", "document_title", "start_block_index",
+                               "end_block_index"},
+    "web_search_result_location": {"cited_text", "encrypted_index", "title", "url"},
+}
 _SENTENCE = re.compile(r"\S[^.!?\n]*[.!?]?")
 _PDF_TEXT = re.compile(rb"\(((?:[^()\\]|\\.)*)\)\s*Tj")
 
@@ -73,11 +81,26 @@ def problem(body: dict[str, Any], headers: Any, files: Files) -> str | None:
                 return f"{where}: {kind} blocks are only allowed in user messages"
             if kind == "text" and block.get("citations") and message["role"] == "user":
                 return f"{where}.citations: citations are not allowed on user text blocks"
+            for number, citation in enumerate(block.get("citations") or [] if kind == "text" else []):
+                found = _citation_problem(citation)
+                if found:
+                    return f"{where}.citations.{number}: {found}"
             if kind in ("document", "image"):
                 found = _source_problem(kind, block.get("source"), headers, files)
                 if found:
                     return f"{where}.source: {found}"
     return None
+
+
+def _citation_problem(citation: Any) -> str | None:
+    fields = _CITATION_FIELDS.get(citation.get("type")) if isinstance(citation, dict) else None
+    if fields is None:
+        return "type: Input should be a known citation type"
+    missing = sorted(fields - citation.keys())
+    extra = sorted(citation.keys() - fields - {"type"})
+    if missing:
+        return f"{missing[0]}: Field required"
+    return f"{extra[0]}: Extra inputs are not permitted" if extra else None
 
 
 def _source_problem(kind: str, source: Any, headers: Any, files: Files) -> str | None:
