@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .citations import as_params
 from .render import preview
 from .tables import Rendered, markdown_table
 
@@ -206,6 +207,8 @@ def assistant_turn(message: Any, *, answered: bool = False) -> dict[str, Any] | 
     for block in message.content:
         data = block.model_dump(mode="json", exclude_none=True, warnings=False)
         data.pop("parsed_output", None)
+        if getattr(block, "citations", None):
+            data["citations"] = as_params(block.citations)
         if data.get("type") == "text" and not data.get("text", "").strip():
             continue
         if data.get("type") == "tool_use" and not answered:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .models import prices
+from .models import WEB_SEARCH_USD, prices
 from .tables import Rendered, markdown_table
 
 # USD per million tokens, from the model table (models.py, with its source and date).
@@ -28,7 +28,7 @@ class Ledger(Rendered):
     def __init__(self, overrides: Callable[[], Mapping[str, Mapping[str, float]]] = dict) -> None:
         self.overrides = overrides
         self._spent: dict[tuple[str, str, bool], dict[str, int]] = defaultdict(
-            lambda: dict.fromkeys(("requests", *KINDS), 0)
+            lambda: dict.fromkeys(("requests", *KINDS, "web_search"), 0)
         )
 
     def add(self, chat: str, message: Any, *, batch: bool = False) -> None:
@@ -39,19 +39,25 @@ class Ledger(Rendered):
         row["output"] += usage.output_tokens or 0
         row["cache_read"] += usage.cache_read_input_tokens or 0
         row["cache_write"] += usage.cache_creation_input_tokens or 0
+        row["web_search"] += getattr(getattr(usage, "server_tool_use", None), "web_search_requests", 0) or 0
 
     def table(self, overrides: Mapping[str, Mapping[str, float]]) -> str:
         if not self._spent:
             return "Nothing spent yet."
         prices = {**PRICES, **overrides}
+        searched = any(row["web_search"] for row in self._spent.values())  # a column only once it counts
         rows = []
         for (chat, model, batch), row in sorted(self._spent.items()):
             cost = estimate(row, prices.get(model))
             if cost is not None and batch:
                 cost /= 2  # the Message Batches API bills half of every token price
+            if cost is not None:
+                cost += row["web_search"] * WEB_SEARCH_USD
             shown = "price unknown" if cost is None else f"${cost:,.4f}"
-            rows.append([chat, f"`{model}`", row["requests"], *(f"{row[kind]:,}" for kind in KINDS), shown])
-        header = ["chat", "model", "requests", "input", "output", "cache read", "cache write", "estimated cost"]
+            searches = [f"{row['web_search']:,}"] if searched else []
+            rows.append([chat, f"`{model}`", row["requests"], *(f"{row[kind]:,}" for kind in KINDS), *searches, shown])
+        header = ["chat", "model", "requests", "input", "output", "cache read", "cache write",
+                  *(["web searches"] if searched else []), "estimated cost"]
         return markdown_table(header, rows, right=range(2, len(header)))
 
     def _repr_markdown_(self) -> str:

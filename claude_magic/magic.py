@@ -26,8 +26,10 @@ from .mapping import Mapper
 from .prompt import interpolate, resolve_system
 from .render import MODES
 from .session import Options, Session
+from .sources import apply as apply_sources
 from .tables import Table
 from .tools import tools_from
+from .web import MAX_USES
 
 # Line commands that parse their own options (`save --all`, `compact --keep N`) from the rest of the line.
 OWN_OPTIONS = ("save", "load", "export", "compact")
@@ -87,6 +89,8 @@ class ClaudeMagics(Magics):
                            "folder).").tag(config=True)
     auto_compact = Bool(False, help="Compact a chat (%claude compact) instead of refusing a prompt that would "
                         "overflow the model's context window.").tag(config=True)
+    upload_above = Integer(4 * 1024 * 1024, help="--file: larger files go through the Files API once, "
+                           "then are sent by id.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell=shell, **kwargs)
@@ -119,6 +123,13 @@ class ClaudeMagics(Magics):
     @argument("--cells", nargs="?", const="all", type=cell_count, metavar="N",
               help="Include the last N code cells (source and outputs); without N, all (within cells_chars).")
     @argument("--code", action="store_true", help="Ask for code, and put the answer's code into a new cell below.")
+    @argument("--file", metavar="PATH[,PATH]", help="Send files: PDFs and text as documents, pictures as images.")
+    @argument("--cite", action="store_true", help="Answer with citations of the --file documents, as footnotes.")
+    @argument("--web", nargs="?", const=MAX_USES, type=int, metavar="MAX_USES",
+              help=f"Let Claude search the web (at most MAX_USES searches, default {MAX_USES}); "
+              "sources become footnotes.")
+    @argument("--schema", metavar="NAME", help="Answer as JSON fitting NAME (pydantic model or JSON Schema "
+              "dict); the object goes to last_parsed and --out.")
     @line_cell_magic
     def claude(self, line: str, cell: str | None = None) -> None:
         """Ask Claude. The cell is the prompt; the answer streams in as markdown.
@@ -171,10 +182,11 @@ class ClaudeMagics(Magics):
         """`ask()`'s keywords as the parsed options of the cell that would say the same.
 
         Each keyword becomes the option the cell would write, and the cell's own parser checks it,
-        so a keyword means what the option means; only callables (`tools=[f, g]`) skip the text.
+        so a keyword means what the option means; only objects that have no text form (`tools=[f, g]`,
+        `file=Path(…)` or a list of paths, `schema=Model`) skip the text and are resolved like their names.
         """
         actions = {action.dest: action for action in self.claude.parser._actions if action.option_strings}
-        argv, callables = [], None
+        argv, objects = [], {}
         for name, value in keywords.items():
             action = actions.get(name)
             if action is None or name == "help":
@@ -182,8 +194,8 @@ class ClaudeMagics(Magics):
             option = action.option_strings[-1]
             if value is None or value is False:
                 continue
-            if name == "tools" and not isinstance(value, str):
-                callables = list(value)
+            if name in _OBJECTS and not isinstance(value, str):
+                objects[name] = _OBJECTS[name](value)
             elif action.nargs == 0 or (value is True and action.nargs == "?"):  # a flag; --thinking alone
                 if value is not True:
                     raise BadKeyword(f"ask({name}=…) takes True or False, not {value!r}.")
@@ -196,8 +208,8 @@ class ClaudeMagics(Magics):
                     raise BadKeyword(f"ask({name}=…) takes {'a whole number' if number else 'text'}, not {value!r}.")
                 argv.append(f"{option}={value}")
         args = self._parse(argv)
-        if callables is not None:
-            args.tools = callables
+        for name, value in objects.items():
+            setattr(args, name, value)
         return args
 
     def prepare(self, args: Any, text: str) -> tuple[str, Options]:
@@ -240,6 +252,7 @@ class ClaudeMagics(Magics):
             block, label = self.cells.recent(args.cells, self.cells_chars)
             options.context.insert(0, block)
             options.context_labels.insert(0, label)
+        apply_sources(options, args, ns, upload_above=self.upload_above, file_id=self.session.upload)
         return options
 
     def _map(self, args: Any, cell: str) -> Any:
@@ -392,6 +405,10 @@ def _usage(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
 
 def _tokens(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
     magics.session.count(None, magics.options_for(args))
+
+
+# ask()'s keywords that may be objects rather than the text a cell would write, and how each is passed on.
+_OBJECTS: dict[str, Callable[[Any], Any]] = {"tools": list, "file": lambda value: value, "schema": lambda value: value}
 
 
 # `%claude NAME`: every line command and its handler. A name missing here is refused, never asked.

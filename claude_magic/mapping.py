@@ -24,6 +24,7 @@ from .prompt import interpolate
 from .render import Progress, display_markdown, preview
 from .replay import request_key
 from .session import countable
+from .structured import parse_each, records
 
 # The Message Batches API's limits for one batch; a larger input is split into several batches.
 MAX_BATCH_REQUESTS = 100_000
@@ -93,12 +94,16 @@ class Mapper:
             if not isinstance(result, Failed):
                 self.session.ledger.add(f"--map{' --batch' if batch else ''}", result, batch=batch)
         answers = [result if isinstance(result, Failed) else text_of(result) for result in results]
-        output = aligned(value, answers)
+        if options.schema is not None:  # each item's object; a DataFrame of records for a DataFrame
+            answers = parse_each(options.schema, results, Failed)
+        output = records(value, answers) if options.schema is not None else None
+        output = aligned(value, answers) if output is None else output
         namespace["last_map"] = aligned(value, results)
         if options.out:
             namespace[options.out] = output
         seconds = self.session.clock() - started
-        progress.finish(_summary(prompts, answers, seconds, options.out, stopped=self.stopped))
+        kind = "objects" if options.schema is not None else "texts"
+        progress.finish(_summary(prompts, answers, seconds, options.out, kind, stopped=self.stopped))
         if self.stopped:
             kept = f"`{options.out}` and `last_map`" if options.out else "`last_map`"
             raise Stopped(f"stopped by you; the answers so far are in {kept}, the rest marked Failed('stopped').")
@@ -170,11 +175,13 @@ class Mapper:
         chunks = batch_chunks(requests)
         ids = (state.get(key) + [None] * len(chunks))[: len(chunks)]
         latest: dict[int, Any] = {}
+        # A beta header (a --file sent by id) belongs to the batch request, not to each item's params.
+        headers = requests[0].get("extra_headers")
         try:
             while True:
                 for n, chunk in enumerate(chunks):
                     if n not in latest or latest[n].processing_status != "ended":
-                        latest[n] = self._poll(client, state, key, ids, n, chunk)
+                        latest[n] = self._poll(client, state, key, ids, n, chunk, headers)
                 counts = [batch.request_counts for batch in latest.values()]
                 finished = sum(c.succeeded + c.errored + c.canceled + c.expired for c in counts)
                 failed = sum(c.errored + c.canceled + c.expired for c in counts)
@@ -201,7 +208,7 @@ class Mapper:
         return results
 
     def _poll(self, client: Any, state: _BatchState, key: str, ids: list[str | None], n: int,
-              chunk: list[dict[str, Any]]) -> Any:
+              chunk: list[dict[str, Any]], headers: dict[str, str] | None) -> Any:
         """Batch `n`, submitted first if it is not yet, or again if the server no longer has it."""
         import anthropic
 
@@ -211,7 +218,7 @@ class Mapper:
             except anthropic.NotFoundError:
                 display_markdown(f"⚠ Batch `{ids[n]}` (kept in `{state.path}`) is gone from the server — expired, "
                                  "deleted, or made with another key or server: dropped it, submitting a fresh one.")
-        ids[n] = client.messages.batches.create(requests=chunk).id
+        ids[n] = client.messages.batches.create(requests=chunk, extra_headers=headers).id
         state.put(key, ids)
         return client.messages.batches.retrieve(ids[n])
 
@@ -225,7 +232,8 @@ def batch_chunks(requests: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     envelope = len(b'{"requests": []}')
     chunks: list[list[dict[str, Any]]] = [[]]
     size = envelope
-    for n, params in enumerate(requests):
+    for n, request in enumerate(requests):
+        params = {key: value for key, value in request.items() if key != "extra_headers"}
         entry = {"custom_id": f"item-{n}", "params": params}
         entry_size = len(json.dumps(entry).encode()) + 2  # and the ", " before the next one
         if envelope + entry_size > MAX_BATCH_BYTES:
@@ -247,12 +255,12 @@ def _outcome(result: Any) -> Any:
     return Failed(result.type)
 
 
-def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | None, *,
+def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | None, kind: str = "texts", *,
              stopped: bool = False) -> str:
     """How it went in a line, where the results are, and the first rows of prompts and answers."""
     failed = sum(isinstance(answer, Failed) for answer in answers)
     line = ("⏹ stopped by you · " if stopped else "") + f"✓ {len(answers) - failed} of {len(answers)} answered" + (f" · ⚠ {failed} failed" if failed else "")
-    line += f" · {seconds:.1f} s · " + (f"texts in `{out}`, " if out else "") + "Messages in `last_map`"
+    line += f" · {seconds:.1f} s · " + (f"{kind} in `{out}`, " if out else "") + "Messages in `last_map`"
     rows = [f"| {n} | {preview(p, 50)} | {preview(str(a), 70)} |" for n, (p, a) in enumerate(zip(prompts, answers))]
     more = f"\n\n… and {len(rows) - 10} more" if len(rows) > 10 else ""
     return f"{line}\n\n| # | prompt | answer |\n|---:|---|---|\n" + "\n".join(rows[:10]) + more

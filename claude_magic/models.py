@@ -119,6 +119,10 @@ MODELS: dict[str, ModelRules] = {
                                    adaptive=False),
 }
 
+# Web search (server tool) is billed per search on top of tokens: $10 per 1,000 searches, any model
+# (the web search tool's page, "Usage and pricing", read on READ_ON). A failed search is not billed.
+WEB_SEARCH_USD = 10.0 / 1000
+
 _DATED = re.compile(r"-\d{8}$")
 
 

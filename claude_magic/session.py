@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cells import offer_cell
+from .citations import Presenter, present
 from .compaction import KEEP, compact, is_scratch
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
 from .failures import broke_midstream, retryable
+from .files import Loaded, Uploads
 from .persistence import autosave
 from .prompt import with_code_instruction
 from .render import (
@@ -32,10 +34,13 @@ from .render import (
 )
 from .replay import ReplayStore
 from .retry import RetryPolicy
+from .sources import extend
+from .structured import Schema, deliver
 from .tools import definitions, results_markdown, run_calls
+from .web import footer_note, joined
 from .window import Windows, fullness, overflow, refusal
 
-_COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config")
+_COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config", "extra_headers")
 
 
 @dataclass
@@ -58,6 +63,8 @@ class Options:
     fresh: bool = False
     code: bool = False  # --code: ask for code, and offer it as a new cell
     notes: list[str] = field(default_factory=list)  # said once in the footer (what fitting.fit changed)
+    web: dict[str, Any] | None = None
+    schema: Schema | None = None
 
     def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
@@ -70,7 +77,7 @@ class Options:
             request["tools"] = definitions(self.tools)
         if self.thinking:
             request["thinking"] = self.thinking
-        return request
+        return extend(request, self)
 
 
 def countable(request: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +151,7 @@ class Session:
         self.ledger = Ledger(overrides=lambda: settings.prices)
         self._replay: ReplayStore | None = None
         self.windows = Windows()
+        self.uploads = Uploads()
 
     @property
     def replay(self) -> ReplayStore:
@@ -185,13 +193,18 @@ class Session:
         client = self.client()
         earlier = self._fit(client, chat, options, cell_id, earlier, turns)
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
-        view = AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
-                          clock=self.clock)
+        view = Presenter(AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
+                                    clock=self.clock), structured=options.schema is not None)
         run = _Run(self.clock, options.events)
         try:
             while True:
                 message = self._answer(client, self._request(options, earlier, turns), options, view, run)
                 run.rounds.append(message)
+                if message.stop_reason == "pause_turn" and len(run.rounds) <= self.settings.max_tool_rounds:
+                    # A long server-tool turn: sent back as it is, the API goes on with it.
+                    turns = joined([*turns, *filter(None, [assistant_turn(message)])])
+                    view.add_round(markdown_of(present(message)))
+                    continue
                 if message.stop_reason != "tool_use" or not options.tools:
                     break
                 if len(run.rounds) > self.settings.max_tool_rounds:
@@ -220,6 +233,8 @@ class Session:
         self._conclude(view, run, None, options)
         if options.history:
             self._record(chat, turns, message, cell_id, options.system)
+        if options.schema is not None:
+            deliver(message, options.schema, self.shell.user_ns, options.out)
         if options.code:
             offer_cell(self.shell, message)
         return message
@@ -324,7 +339,7 @@ class Session:
                 self.shell.user_ns[options.out] = messages[-1]
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
-                      replayed=bool(run.replayed), retries=run.retries)
+                      replayed=bool(run.replayed), retries=run.retries) + footer_note(messages)
         line = " · ".join([line, *options.notes])
         if messages and state is None:
             line += fullness(messages[-1], self.windows.of(self.client(), options.model))
@@ -337,7 +352,7 @@ class Session:
             if turn is not None:
                 usage = message.usage
                 cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
-                chat.record(Exchange([*turns, turn], cell_id, usage.input_tokens, usage.output_tokens, cached,
+                chat.record(Exchange(joined([*turns, turn]), cell_id, usage.input_tokens, usage.output_tokens, cached,
                                      message.model, system))
         except Exception as exc:  # noqa: BLE001 - the answer is already shown and stored
             print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
@@ -347,6 +362,16 @@ class Session:
         """With `autosave` on, write the chat to its default file; a failure is a line, never the cell's."""
         if self.settings.autosave and not is_scratch(name):
             autosave(self.conversations, name, self.settings.chats_folder)
+
+    def upload(self, loaded: Loaded) -> str:
+        """The Files API id of a `--file` too large to send inline, uploading it the first time."""
+        client = self.client()
+        try:
+            return self.uploads.file_id(client, loaded.path.name, loaded.data, loaded.media_type)
+        except Exception as exc:  # nothing was asked yet: one line is all the cell needs
+            detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout, attempts=1,
+                             partial=False)
+            raise ClaudeMagicError(f"--file {loaded.path.name}: the upload failed. {detail}") from exc
 
     def models(self) -> list[Any]:
         return self._call(lambda client: list(client.models.list()))

@@ -396,3 +396,28 @@ def test_working_with_your_notebook_fix_outputs_errors_cells_and_code(executed):
     offered = text(cell(nb, "print(cell_code("))
     assert f"↓ {offered.count(chr(10))} lines of code offered as a new cell below." in text(generated)
     assert "def function_median_numbers(" in offered and "```" not in offered and "simulator" not in offered
+
+
+def test_documents_web_and_structured(executed):
+    nb = executed("08_documents_web_and_structured.ipynb")
+    assert "citation: page_location p.1 of 'tides.pdf': “Tides follow the moon.”" in text(cell(nb, "pdf = {"))
+    cited = answer(cell(nb, "--file data/tides.pdf,data/ravens.md --cite"))
+    assert "**Sources**" in cited and "1. “Tides follow the moon.” — *tides.pdf*, p. 1" in cited
+    assert "— *ravens.md*, characters 10–102" in cited and "📄 tides.pdf" in cited
+    turns = text(cell(nb, 'claude_magic.history("default")')).splitlines()
+    assert turns[0].startswith("user") and "document+citations" in turns[0]
+    assert all("document" not in line for line in turns if line.startswith("assistant"))
+    assert "no such file" in error(cell(nb, 'file="data/missing.pdf"'))
+    assert "via the Files API" in answer(cell(nb, "what is a spring tide"))
+    assert text(cell(nb, 'sent["source"]["type"]')).startswith("file file_")
+    assert "query: {'query':" in text(cell(nb, "web_search = {")) and "searches billed: 1" in text(cell(nb, "web_search = {"))
+    searched = answer(cell(nb, "--web 3"))
+    assert "🔎 Searching the web for" in searched and "Found: [" in searched and "](https://example.com/" in searched
+    assert "🔎 1 web search" in searched
+    assert "web searches" in answer(exactly(nb, "%claude usage"))
+    assert text(cell(nb, "output_format=Paper")).startswith("Paper title=")
+    assert answer(cell(nb, "--schema Paper --out paper")).startswith("```json\n{")
+    assert text(cell(nb, "print(paper is last_parsed)")).endswith("True\n")
+    assert "cut at max_tokens" in error(cell(nb, "--schema Paper --max-tokens 5"))
+    assert "objects in `places`" in answer(cell(nb, "--schema point --out places"))
+    assert "lat" in text(cell(nb, "landmarks.join(places)"))

@@ -15,7 +15,7 @@ WEATHER = {
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
 CITED = {"type": "text", "text": "Paris is in France.",
-         "citations": [{"type": "char_location", "cited_text": "Paris", "document_index": 0,
+         "citations": [{"type": "char_location", "cited_text": "Paris", "document_index": 0, "document_title": None,
                         "start_char_index": 0, "end_char_index": 5}]}
 DOCUMENT = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "Some notes."}}
 

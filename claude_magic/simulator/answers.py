@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from ..models import rules_for
+from . import documents, structured, web
 
 # Newest first, the order GET /v1/models lists them in. The dates are approximate: only their order matters.
 # Models without a lifecycle are active.
@@ -93,14 +94,20 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
     seed = int.from_bytes(hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).digest()[:4], "big")
     results = [block for block in blocks_of(last_user) if block.get("type") == "tool_result"]
     tool = _offered_tool(body)
+    schema = structured.schema(body)
+    sourced = None if results or tool else web.searched(body, prompt) or documents.cited(body)
 
     rules = rules_for(body["model"])
     shown = _display(body, rules) == "summarized"
     content = []
     if _thinks(body):
         content.append(_thinking(_reasoning(prompt), body["model"], shown))
-    if results:
+    if schema is not None and not tool:
+        content.append({"type": "text", "text": json.dumps(_example(schema, _WORD.findall(prompt), schema))})
+    elif results:
         content.append({"type": "text", "text": _after_tool(results[0], messages, turn)})
+    elif sourced:
+        content += sourced
     elif tool:
         intro = f"I'll use the `{tool['name']}` tool for this."
         # The 5.5 generation says what it does between tool calls in a thinking block, not a text block.
@@ -166,8 +173,21 @@ def _offered_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     return (named or tools or [None])[0]
 
 
-def _example(schema: dict[str, Any], words: list[str]) -> Any:
-    """A value that fits `schema`, filling only required properties, as a model does when it is terse."""
+def _example(schema: dict[str, Any], words: list[str], root: dict[str, Any] | None = None) -> Any:
+    """A value that fits `schema`, filling only required properties, as a model does when it is terse.
+
+    `root` is the whole schema, where `$ref`s (`#/$defs/Name`) point.
+    """
+    root = schema if root is None else root
+    if "$ref" in schema:
+        target: Any = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            target = target.get(part, {})
+        return _example(target, words, root)
+    if "anyOf" in schema or "oneOf" in schema:
+        return _example((schema.get("anyOf") or schema["oneOf"])[0], words, root)
+    if "const" in schema:
+        return schema["const"]
     if "enum" in schema:
         return schema["enum"][0]
     if "default" in schema:
@@ -177,9 +197,11 @@ def _example(schema: dict[str, Any], words: list[str]) -> Any:
         kind = kind[0]
     if kind == "object" or "properties" in schema:
         properties = schema.get("properties", {})
-        return {name: _example(properties.get(name, {}), words) for name in schema.get("required", [])}
+        return {name: _example(properties.get(name, {}), words, root) for name in schema.get("required", [])}
     if kind == "array":
-        return [_example(schema.get("items", {}), words)]
+        return [_example(schema.get("items", {}), words, root)]
+    if schema.get("format") in _FORMATS:
+        return _FORMATS[schema["format"]]
     if kind in ("integer", "number"):
         return 1
     if kind == "boolean":
@@ -188,6 +210,12 @@ def _example(schema: dict[str, Any], words: list[str]) -> Any:
         return None
     # The object of a request tends to come last: "weather in Paris".
     return " ".join(words[-3:]) or "example"
+
+
+# Strings in the formats structured outputs support, so a typed field (a date, say) still validates.
+_FORMATS = {"date": "2026-11-30", "date-time": "2026-11-30T12:00:00Z", "time": "12:00:00", "email": "ada@example.com",
+            "uri": "https://example.com/", "uuid": "00000000-0000-4000-8000-000000000000", "hostname": "example.com",
+            "ipv4": "192.0.2.1", "ipv6": "2001:db8::1", "duration": "P1D"}
 
 
 def _reasoning(prompt: str) -> str:

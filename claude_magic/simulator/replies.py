@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .answers import answer
+from .web import searches
 
 # What the real API answers each status with, unless a reply says otherwise.
 ERRORS: dict[int, tuple[str, str]] = {
@@ -136,6 +137,8 @@ class Answer:
     blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]]
     stop_reason: str
     stop_sequence: str | None
+    # Server tools used (web searches): counted in the final usage only, as the API counts them.
+    server_tools: dict[str, Any] = field(default_factory=dict)
 
     def events(self) -> Iterator[tuple[str, bytes]]:
         """(event name, encoded event) pairs, in the order the real API streams them."""
@@ -148,7 +151,8 @@ class Answer:
                 yield _event({"type": "content_block_delta", "index": index, "delta": delta})
             yield _event({"type": "content_block_stop", "index": index})
         stop = {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence}
-        yield _event({"type": "message_delta", "delta": stop, "usage": {"output_tokens": self.output_tokens}})
+        usage = {"output_tokens": self.output_tokens, **self.server_tools}
+        yield _event({"type": "message_delta", "delta": stop, "usage": usage})
         yield _event({"type": "message_stop"})
 
     def message(self) -> dict[str, Any]:
@@ -158,7 +162,7 @@ class Answer:
             "content": [_complete(start, deltas) for start, deltas in self.blocks],
             "stop_reason": self.stop_reason,
             "stop_sequence": self.stop_sequence,
-            "usage": {**self.head["usage"], "output_tokens": self.output_tokens},
+            "usage": {**self.head["usage"], "output_tokens": self.output_tokens, **self.server_tools},
         }
 
     @property
@@ -192,7 +196,13 @@ def lay_out(reply: Reply, body: dict[str, Any], usage: dict[str, int]) -> Answer
         "stop_sequence": None,
         "usage": {**usage, "output_tokens": 1},
     }
-    return Answer(head, blocks, stop_reason, stop_sequence)
+    return Answer(head, blocks, stop_reason, stop_sequence, _server_tools(content))
+
+
+def _server_tools(content: list[dict[str, Any]]) -> dict[str, Any]:
+    """The usage's server_tool_use field for a reply's blocks, when they use any."""
+    count = searches(content)
+    return {"server_tool_use": {"web_search_requests": count, "web_fetch_requests": 0}} if count else {}
 
 
 def sse(data: dict[str, Any]) -> bytes:
@@ -219,19 +229,24 @@ def _deltas(block: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]
     """A content block as its content_block_start block and the deltas that fill it in."""
     kind = block["type"]
     if kind == "text":
-        return {"type": "text", "text": ""}, [
-            {"type": "text_delta", "text": piece} for piece in _PIECE.findall(block["text"])
-        ]
+        pieces = [{"type": "text_delta", "text": piece} for piece in _PIECE.findall(block["text"])]
+        if not block.get("citations"):
+            return {"type": "text", "text": ""}, pieces
+        # Like the API: a cited passage's citations stream first, then its text.
+        citations = [{"type": "citations_delta", "citation": citation} for citation in block["citations"]]
+        return {"type": "text", "text": "", "citations": []}, [*citations, *pieces]
+    if kind == "web_search_tool_result":
+        return dict(block), []  # arrives whole, in its content_block_start
     if kind == "thinking":
         pieces = [
             {"type": "thinking_delta", "thinking": piece} for piece in _PIECE.findall(block["thinking"])
         ]
         signature = {"type": "signature_delta", "signature": block["signature"]}
         return {"type": "thinking", "thinking": "", "signature": ""}, [*pieces, signature]
-    if kind == "tool_use":
+    if kind in ("tool_use", "server_tool_use"):
         start = {
-            "type": "tool_use",
-            "id": f"toolu_sim_{uuid.uuid4().hex[:24]}",
+            "type": kind,
+            "id": block.get("id") or f"toolu_sim_{uuid.uuid4().hex[:24]}",
             "name": block["name"],
             "input": {},
         }
@@ -284,9 +299,11 @@ def _complete(start: dict[str, Any], deltas: list[dict[str, Any]]) -> dict[str, 
             block["thinking"] += delta["thinking"]
         elif delta["type"] == "signature_delta":
             block["signature"] = delta["signature"]
+        elif delta["type"] == "citations_delta":
+            block["citations"] = [*block["citations"], delta["citation"]]
         else:
             partial_json += delta["partial_json"]
-    if block["type"] == "tool_use":
+    if block["type"] in ("tool_use", "server_tool_use"):
         try:
             block["input"] = json.loads(partial_json)
         except ValueError:  # max_tokens cut the JSON short

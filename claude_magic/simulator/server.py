@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import batches, rules
+from . import batches, documents, rules, structured, web
 from .answers import MODELS, blocks_of, count_tokens
 from .cache import MAX_BREAKPOINTS, PromptCache, breakpoints
 from .replies import STATUS_OF, Answer, Reply, lay_out, sse
@@ -58,6 +58,7 @@ class Simulator:
         self._lock = threading.Lock()
         self._cache = PromptCache()
         self._batches = batches.Batches()
+        self.files = documents.Files()
         self._server: _Server | None = None
 
     def start(self) -> Self:
@@ -102,6 +103,7 @@ class Simulator:
             self.requests.clear()
         self._cache.clear()
         self._batches.clear()
+        self.files.clear()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -123,7 +125,7 @@ class Simulator:
 
     def _lay_out(self, reply: Reply, body: dict[str, Any]) -> Answer:
         """Lay out the answer to a valid request, caching its prompt as its breakpoints ask."""
-        return lay_out(reply, body, self._cache.usage(body, self.cache_min_tokens))
+        return lay_out(reply, documents.resolved(body, self.files), self._cache.usage(body, self.cache_min_tokens))
 
 
 class _Stopped(Exception):
@@ -191,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         self._replying = False
         self._request_id = f"req_sim_{uuid.uuid4().hex[:24]}"
-        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        raw = self._raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -218,8 +220,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._list_batches()
         elif batch and (self.command, batch[2]) in (("GET", None), ("POST", "/cancel"), ("GET", "/results")):
             self._batch(batch[1], batch[2])
+        elif (self.command, path) == ("POST", "/v1/files"):
+            self._upload()
         elif (self.command, path) == ("POST", "/v1/messages/count_tokens"):
-            problem = _problem(body, self._version(), needs_max_tokens=False)
+            problem = _problem(body, self._version(), needs_max_tokens=False) or self._content_problem(body)
             if problem:
                 self._error(*problem)
             else:
@@ -240,8 +244,25 @@ class _Handler(BaseHTTPRequestHandler):
     def _version(self) -> str | None:
         return self.headers.get("anthropic-version")
 
+    def _content_problem(self, body: Any) -> tuple[int, str, str] | None:
+        """Documents, images, web search and output formats, checked in their own modules."""
+        found = (documents.problem(body, self.headers, self.server.simulator.files) or web.problem(body)
+                 or structured.problem(body))
+        return None if found is None else (400, "invalid_request_error", found)
+
+    def _upload(self) -> None:
+        """POST /v1/files: the multipart upload the SDK sends, kept in the simulator's Files store."""
+        if documents.FILES_BETA not in (self.headers.get("anthropic-beta") or ""):
+            self._error(400, "invalid_request_error", f"the Files API needs `anthropic-beta: {documents.FILES_BETA}`")
+            return
+        part = documents.uploaded_part(self.headers.get("content-type", ""), self._raw)
+        if part is None:
+            self._error(400, "invalid_request_error", "file: Field required")
+        else:
+            self._json(200, self.server.simulator.files.add(*part))
+
     def _messages(self, body: Any) -> None:
-        problem = (_problem(body, self._version(), needs_max_tokens=True)
+        problem = (_problem(body, self._version(), needs_max_tokens=True) or self._content_problem(body)
                    or too_long(body, self.server.simulator.context_window))
         reply = self.server.simulator._take(valid=problem is None)
         pace = self.server.simulator.pace if reply.pace is None else reply.pace
@@ -268,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _batch_result(self, params: dict[str, Any]) -> dict[str, Any]:
         """What one request of a new batch gets: answered now, taking the next queued reply like any other."""
-        problem = (_problem(params, self._version(), needs_max_tokens=True)
+        problem = (_problem(params, self._version(), needs_max_tokens=True) or self._content_problem(params)
                    or too_long(params, self.server.simulator.context_window))
         if problem is None and params.get("stream"):
             problem = 400, "invalid_request_error", "stream: requests in a message batch cannot stream"

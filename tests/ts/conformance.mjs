@@ -20,7 +20,7 @@ const WEATHER = {
 const DOCUMENT = { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Some notes.' } };
 const CITED = {
   type: 'text', text: 'Paris is in France.',
-  citations: [{ type: 'char_location', cited_text: 'Paris', document_index: 0, start_char_index: 0, end_char_index: 5 }],
+  citations: [{ type: 'char_location', cited_text: 'Paris', document_index: 0, document_title: null, start_char_index: 0, end_char_index: 5 }],
 };
 
 function expect(condition, detail) {

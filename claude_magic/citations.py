@@ -1,0 +1,156 @@
+"""How an answer with sources reads: numbered markers in the text, footnotes under it, searches inline.
+
+The API splits a cited answer into many text blocks (one per cited passage); shown one paragraph
+each they would break every sentence apart, so adjacent text blocks are joined back into one, with
+`[n]` after each cited passage. The `Message` itself is never changed: `last_message` keeps the SDK's
+citation objects. A structured (JSON) answer is shown as a JSON code block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from .web import found, searching
+
+QUOTE_CHARS = 160
+
+
+def present(message: Any, *, structured: bool = False) -> Any:
+    """What to draw for `message`: itself when plain, else a copy with sources made readable."""
+    blocks = list(message.content)
+    special = {"server_tool_use", "web_search_tool_result"}
+    if not structured and not any(block.type in special or _cites(block) for block in blocks):
+        return message
+    notes = Footnotes()
+    content: list[Any] = []
+    joining = False  # whether the last part shown is the answer's own text, which the next text continues
+    for block in blocks:
+        if block.type == "text":
+            text = f"```json\n{block.text}\n```" if structured else block.text + notes.markers(block.citations or [])
+            if joining and not structured:
+                content[-1] = _text(content[-1].text + text)
+            else:
+                content.append(_text(text))
+            joining = True
+            continue
+        joining = False
+        if block.type == "server_tool_use":
+            content.append(_text(searching(block)))
+        elif block.type == "web_search_tool_result":
+            content.append(_text(found(block)))
+        else:
+            content.append(block)
+    if notes.entries:
+        content.append(_text(notes.markdown()))
+    return SimpleNamespace(content=content)
+
+
+class Footnotes:
+    """Citations numbered in order of first use; the same passage cited twice keeps its number."""
+
+    def __init__(self) -> None:
+        self.entries: list[Any] = []
+        self._numbers: dict[tuple[Any, ...], int] = {}
+
+    def markers(self, citations: list[Any]) -> str:
+        numbers = []
+        for citation in citations:
+            key = _key(citation)
+            if key not in self._numbers:
+                self.entries.append(citation)
+                self._numbers[key] = len(self.entries)
+            if self._numbers[key] not in numbers:
+                numbers.append(self._numbers[key])
+        return "".join(f" [{number}]" for number in numbers)
+
+    def markdown(self) -> str:
+        lines = ["**Sources**", ""]
+        lines += [f"{number}. {describe(citation)}" for number, citation in enumerate(self.entries, 1)]
+        return "\n".join(lines)
+
+
+def describe(citation: Any) -> str:
+    """One footnote: the quoted passage, then where it is."""
+    quoted = " ".join(citation.cited_text.split())
+    if len(quoted) > QUOTE_CHARS:
+        quoted = quoted[: QUOTE_CHARS - 1] + "…"
+    return f"“{_escape(quoted)}” — {where(citation)}"
+
+
+def where(citation: Any) -> str:
+    kind = citation.type
+    if kind == "web_search_result_location":
+        return f"[{_escape(citation.title or citation.url)}]({citation.url})"
+    title = getattr(citation, "document_title", None) or getattr(citation, "title", None)
+    title = f"*{_escape(title)}*" if title else f"document {getattr(citation, 'document_index', 0) + 1}"
+    if kind == "page_location":
+        first, last = citation.start_page_number, citation.end_page_number - 1
+        return f"{title}, {'p. ' + str(first) if last <= first else f'pp. {first}–{last}'}"
+    if kind == "char_location":
+        return f"{title}, characters {citation.start_char_index:,}–{citation.end_char_index:,}"
+    if kind == "content_block_location":
+        return f"{title}, blocks {citation.start_block_index}–{citation.end_block_index}"
+    return title
+
+
+def as_params(citations: list[Any]) -> list[dict[str, Any]]:
+    """Citations as the API takes them back in an assistant turn: the SDK's param shape for each kind.
+
+    A response's citation carries more than its param (`file_id`), and a dump without None values would
+    lose `document_title` / `title`, which the params require even when null.
+    """
+    from anthropic import types
+
+    params = {
+        "char_location": types.CitationCharLocationParam,
+        "page_location": types.CitationPageLocationParam,
+        "content_block_location": types.CitationContentBlockLocationParam,
+        "web_search_result_location": types.CitationWebSearchResultLocationParam,
+        "search_result_location": types.CitationSearchResultLocationParam,
+    }
+    shaped = []
+    for citation in citations:
+        data = citation.model_dump(mode="json")
+        param = params.get(data.get("type"))
+        keys = param.__required_keys__ | param.__optional_keys__ if param else data.keys()
+        shaped.append({key: data[key] for key in keys if key in data})
+    return shaped
+
+
+class Presenter:
+    """An answer view that draws `present(message)` instead of the bare message; the rest is the view's."""
+
+    def __init__(self, view: Any, *, structured: bool) -> None:
+        self._view = view
+        self._structured = structured
+
+    def on_event(self, event: Any, snapshot: Callable[[], Any]) -> None:
+        self._view.on_event(event, lambda: present(snapshot(), structured=self._structured))
+
+    def show_message(self, message: Any) -> None:
+        self._view.show_message(present(message, structured=self._structured))
+
+    def finish(self, message: Any | None, footer: str, appendix: str = "") -> None:
+        shown = None if message is None else present(message, structured=self._structured)
+        self._view.finish(shown, footer, appendix)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
+
+
+def _cites(block: Any) -> bool:
+    return block.type == "text" and bool(getattr(block, "citations", None))
+
+
+def _key(citation: Any) -> tuple[Any, ...]:
+    return tuple(sorted(citation.model_dump(exclude_none=True).items(), key=lambda item: item[0]))
+
+
+def _text(text: str) -> Any:
+    return SimpleNamespace(type="text", text=text)
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", "\\[").replace("]", "\\]").replace("*", "\\*")

@@ -1,0 +1,40 @@
+"""What `--file`, `--cite`, `--web` and `--schema` add to a cell: checked options, then request fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import files
+from .errors import BadInput
+from .structured import schema_from
+from .web import MAX_USES, web_tool
+
+
+def apply(options: Any, args: Any, namespace: Mapping[str, Any], *, upload_above: int,
+          file_id: Callable[[files.Loaded], str]) -> None:
+    """Fill the options' document, web and schema fields from parsed arguments, or raise one line."""
+    if args.cite and not args.file and args.web is None:
+        raise BadInput("--cite needs something to cite: add `--file PATH` (or `--web`, which always cites).")
+    if args.file:
+        loaded = [files.load(path) for path in files.paths_from(args.file, namespace)]
+        if args.cite and all(item.kind == "image" for item in loaded):
+            raise BadInput("--cite works on documents (PDF or text); images cannot be cited.")
+        blocks, labels = files.blocks_for(loaded, cite=args.cite, upload_above=upload_above,
+                                                 file_id=file_id)
+        options.context = [*blocks, *options.context]  # documents first, then the question: as the API advises
+        options.context_labels = [*labels, *options.context_labels]
+    if args.web is not None:  # ask(web=True) means the flag alone
+        options.web = web_tool(MAX_USES if args.web is True else args.web)
+    options.schema = schema_from(args.schema, namespace) if args.schema else None
+
+
+def extend(request: dict[str, Any], options: Any) -> dict[str, Any]:
+    """`request` with the web tool, the answer's schema and the Files API beta header, as the options ask."""
+    if options.web:
+        request["tools"] = [*request.get("tools", []), options.web]
+    if options.schema is not None:
+        request["output_config"] = {**request.get("output_config", {}), "format": options.schema.output_format()}
+    if files.needs_beta(request["messages"]):
+        request["extra_headers"] = {"anthropic-beta": files.FILES_BETA}
+    return request
