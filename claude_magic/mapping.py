@@ -10,14 +10,13 @@ left unanswered, holds a `Failed` saying why. `--count` previews and asks nothin
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_text
 from .conversation import user_turn
 from .errors import BadInput, ClaudeMagicError, Stopped, explain
 from .prompt import interpolate
@@ -298,15 +297,8 @@ class _BatchState:
     def _write(self, state: dict[str, Any]) -> None:
         """Whole or not at all (a temporary file, then renamed over the old one); a failure is said, not raised:
         the batch is submitted and this run still collects it."""
-        temporary = None
         try:
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self.path.parent,
-                                             prefix=f".{self.path.name}.", delete=False) as file:
-                temporary = file.name
-                json.dump(state, file, indent=1)
-            os.replace(temporary, self.path)
+            write_text(self.path, json.dumps(state, indent=1))
         except OSError as exc:
-            if temporary is not None:
-                Path(temporary).unlink(missing_ok=True)
             print(f"⚠ claude_magic: could not write {str(self.path)!r} ({exc.strerror or exc}); if this run is "
                   "stopped, a re-run cannot find its batch and submits a new one.", file=sys.stderr)

@@ -13,10 +13,10 @@ import json
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_text
 from .conversation import Chat
 from .errors import BadInput
 
@@ -110,18 +110,9 @@ def write(path: Path, text: str) -> None:
         raise BadInput(f"{path} is a folder: give a file name.")
     if not is_dir(folder):
         raise BadInput(f"There is no folder {folder}: create it first, or save elsewhere.")
-    temporary = None
     try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False) as file:
-            temporary = file.name
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+        write_text(path, text)
     except OSError as exc:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
         raise BadInput(f"Cannot write {path} ({exc.strerror or exc}): save it somewhere else.") from exc
 
 
