@@ -12,13 +12,14 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
+from .answer_view import MODES, display_markdown
 from .connection import BACKENDS
 from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
 from .errors import BadInput
 from .mapping import Mapper
 from .prompt import interpolate, resolve_system
-from .render import MODES, display_markdown, preview
+from .request_summary import preview
 from .session import Options, Session
 from .tools import tools_from
 

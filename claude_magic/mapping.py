@@ -16,9 +16,10 @@ from typing import Any
 
 from .conversation import user_turn
 from .errors import BadInput, Stopped, explain
+from .progress import Progress
 from .prompt import interpolate
-from .render import Progress, preview
 from .replay import request_key
+from .request_summary import preview
 
 BATCH_STATE = "claude_batches.json"
 

@@ -9,23 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .answer_view import AnswerView, display_markdown, pick_mode
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
-from .render import (
-    RAW_EVENTS,
-    AnswerView,
-    display_markdown,
-    event_record,
-    footer,
-    markdown_of,
-    pick_mode,
-    sent_summary,
-    timeline,
-)
+from .footer import footer
+from .markdown import markdown_of
 from .replay import ReplayStore
+from .request_summary import sent_summary
 from .retry import RetryPolicy, broke_midstream, retryable
+from .timeline import RAW_EVENTS, event_record, timeline
 from .tools import definitions, results_markdown, run_calls
 
 _COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config")

@@ -198,7 +198,7 @@ def test_the_api_key_never_shows(nb, monkeypatch, tmp_path):
 
 
 def test_a_broken_display_never_loses_the_answer(nb, monkeypatch):
-    from claude_magic import render
+    from claude_magic import answer_view as render
 
     def broken(self, data):
         raise RuntimeError("frontend exploded")
