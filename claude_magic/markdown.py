@@ -8,22 +8,23 @@ from typing import Any
 
 def markdown_of(message: Any) -> str:
     """The answer as markdown, one part per content block, in the order Claude sent them."""
-    parts = []
-    for block in message.content:
-        kind = block.type
-        if kind == "text":
-            parts.append(block.text)
-        elif kind == "thinking":
-            words = len(block.thinking.split())
-            parts.append(f"<details><summary>Thinking ({words:,} words)</summary>\n\n{block.thinking}\n\n</details>")
-        elif kind == "redacted_thinking":
-            parts.append("*(redacted thinking)*")
-        elif kind in ("tool_use", "server_tool_use"):
-            arguments = json.dumps(block.input, ensure_ascii=False) if block.input else ""
-            parts.append(f"🔧 `{block.name}({arguments})`")
-        else:
-            parts.append(f"*({kind.replace('_', ' ')})*")
-    return "\n\n".join(part for part in parts if part)
+    return "\n\n".join(part for part in map(block_markdown, message.content) if part)
+
+
+def block_markdown(block: Any) -> str:
+    """One content block as markdown: thinking folded away, tool calls on one line."""
+    kind = block.type
+    if kind == "text":
+        return block.text
+    if kind == "thinking":
+        words = len(block.thinking.split())
+        return f"<details><summary>Thinking ({words:,} words)</summary>\n\n{block.thinking}\n\n</details>"
+    if kind == "redacted_thinking":
+        return "*(redacted thinking)*"
+    if kind in ("tool_use", "server_tool_use"):
+        arguments = json.dumps(block.input, ensure_ascii=False) if block.input else ""
+        return f"🔧 `{block.name}({arguments})`"
+    return f"*({kind.replace('_', ' ')})*"
 
 
 def close_fences(text: str) -> str:
