@@ -160,7 +160,7 @@ class AnswerView:
     # Finished blocks gather in the tail's output until they reach this many characters, then they are
     # sealed in it and the tail moves on to a new output: small enough that re-sending them with each
     # update costs little, large enough that an answer takes few outputs.
-    SEGMENT = 1000
+    SEGMENT = 1600
 
     def __init__(self, mode: str, status: str, *, interval: float = 0.1, clock=time.monotonic):
         self.throttle = Throttle(interval, clock)
