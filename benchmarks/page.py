@@ -46,14 +46,14 @@ WATCH = """([last, index]) => {
 }"""
 
 
-def measure(label: str = "") -> dict[str, Any]:
-    """One streamed answer in JupyterLab; the page's figures, in seconds."""
+def measure(size: int = ANSWER_BYTES) -> dict[str, Any]:
+    """One streamed answer of `size` bytes in JupyterLab; the page's figures, in seconds."""
     sys.path.insert(0, str(TESTS))
     from browser_support import FRONTENDS, JupyterServer, NotebookPage, launch_chromium, poll
     from long_answer import LAST_SENTENCE, markdown_answer, sse_stream
     from playwright.sync_api import sync_playwright
 
-    text = markdown_answer(ANSWER_BYTES)
+    text = markdown_answer(size)
     cells = [
         ("%load_ext claude_magic\n"
          "import claude_magic\n"
@@ -75,7 +75,7 @@ def measure(label: str = "") -> dict[str, Any]:
             notebook.page.evaluate(WATCH, [LAST_SENTENCE, 1])
             notebook.start(1)
             bench = poll(lambda: notebook.page.evaluate("window.__bench"),
-                         lambda bench: bench["ended"] is not None and bench["footer"] is not None, 900,
+                         lambda bench: bench["ended"] is not None and bench["footer"] is not None, 300,
                          "the long answer's cell to end")
             notebook.close()
             server.shut_down_kernels()
@@ -85,7 +85,6 @@ def measure(label: str = "") -> dict[str, Any]:
                  if start >= bench["started"] and start + took < bench["footer"]]
     final = [took for start, took in bench["tasks"] if start <= bench["footer"] <= start + took + 1]
     return {
-        "label": label,
         "tasks": len(streaming),
         "worst": max((took for _, took in streaming), default=0.0) / 1000,
         "blocking": sum(took - 50 for _, took in streaming) / 1000,
@@ -97,4 +96,4 @@ def measure(label: str = "") -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(measure())
+    print(measure(int(sys.argv[1]) if len(sys.argv) > 1 else ANSWER_BYTES))

@@ -161,6 +161,12 @@ class AnswerView:
     # sealed in it and the tail moves on to a new output: small enough that re-sending them with each
     # update costs little, large enough that an answer takes few outputs.
     SEGMENT = 1600
+    # JupyterLab and Notebook 7 render only the first 50 outputs of a cell (`maxNumberOutputs`), hiding
+    # the rest behind "Show more outputs". So past 8 kB a segment is a fifth of what is sealed before it
+    # (some 30 outputs for 1 MB), and past this many outputs the tail keeps what would have been sealed:
+    # a long answer costs more per update than a short one, but never shows less than all of itself.
+    GROWTH = 0.2
+    OUTPUTS = 40
 
     def __init__(self, mode: str, status: str, *, interval: float = 0.1, clock=time.monotonic):
         self.throttle = Throttle(interval, clock)
@@ -215,6 +221,7 @@ class AnswerView:
     def _start_round(self) -> None:
         self._cutter = Cutter()
         self._segment = ""  # finished blocks shown in the tail's output, not yet sealed
+        self._sealed = 0  # characters sealed in earlier outputs
         self._round = self._surface.mark() if self._surface is not None and not self._text_mode else 0
 
     def _restart_round(self) -> None:
@@ -223,6 +230,7 @@ class AnswerView:
             self._guard(lambda: self._surface.rewind(self._round))
         self._cutter = Cutter()
         self._segment = ""
+        self._sealed = 0
 
     def _advance(self, content: list[Any]) -> None:
         """Seal the segment once its finished blocks are large enough, then show the rest as the tail.
@@ -231,9 +239,11 @@ class AnswerView:
         """
         finished, tail = self._cutter.advance(content)
         self._segment = self._join(self._segment, *finished)
-        sealed = len(self._segment) >= self.SEGMENT
+        size = max(self.SEGMENT, self.GROWTH * self._sealed)
+        sealed = len(self._segment) >= size and self._surface.mark() < self.OUTPUTS
         if sealed:
             self._surface.seal({"text/markdown": self._segment})
+            self._sealed += len(self._segment)
             self._segment = ""
         shown = self._join(self._segment, tail)
         if shown or not sealed:

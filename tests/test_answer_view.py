@@ -89,13 +89,20 @@ def test_the_answer_ends_whole_in_one_output_and_the_others_are_empty(shell, mod
 
 
 def test_while_streaming_each_update_sends_what_changed_not_the_answer_so_far(shell):
-    captured, answer = stream("display", [{"type": "text", "text": "\n\n".join([ANSWER] * 4)}], step=400)
+    captured, answer = stream("display", [{"type": "text", "text": ANSWER}], step=400)
     *live, _ = captured.outputs
     sent = sum(len(output.data.get("text/markdown", "")) for output in live)
     longest = max(len(output.data.get("text/markdown", "")) for output in live)
-    assert longest < AnswerView.SEGMENT + 1000  # finished blocks not yet sealed, then the tail
+    # Finished blocks not yet sealed (a segment grows with what is sealed before it), then the tail.
+    assert longest < AnswerView.GROWTH * len(answer) + AnswerView.SEGMENT + 1000
     assert sent < 4 * len(answer)  # re-sending the answer so far would be ~len(live) / 2 times it
+    assert len(output_area(captured.outputs)) < AnswerView.OUTPUTS
     assert all("text/plain" not in output.data for output in live[1:])  # the status alone has a copy
+
+
+def test_a_long_answer_never_takes_more_outputs_than_a_notebook_shows(shell):
+    captured, _ = stream("display", [{"type": "text", "text": "\n\n".join([ANSWER] * 40)}], step=4000)
+    assert len(output_area(captured.outputs)) <= AnswerView.OUTPUTS
 
 
 def test_a_status_takes_back_what_the_round_showed(shell):
