@@ -49,6 +49,15 @@ process, in front of the simulator (remote.py says why the simulator's own `pace
    the same setup cell first: the question cells' execution times as nbclient records them (kernel
    start and setup excluded). The magic's cells show a widget (display "auto" in a kernel). No target.
 
+7. What a long answer costs on the wire: a ~50 kB and a ~500 kB markdown answer (long_answer.py: headings,
+   lists, tables, code fences), each streamed into a `%%claude` cell of a real kernel run by nbclient,
+   every message the kernel sends on iopub counted in bytes as it leaves (headers included), against
+   the answer's own bytes. Updates every 40 ms, so that the larger one makes over a thousand of them in
+   under a minute. Also: the kernel's CPU time per update, and whether the saved notebook holds the whole
+   answer as static markdown.
+
+8. With `--browser`: how responsive JupyterLab stays while a ~300 kB answer streams (page.py).
+
 The exit status is 0 whenever the benchmark ran, targets met or not; 1 if an answer came out wrong.
 """
 
@@ -70,8 +79,11 @@ from typing import Any
 
 import ipywidgets
 import nbformat
+import page
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
+from long_answer import LAST_SENTENCE as LAST
+from long_answer import markdown_answer, sse_stream
 from nbclient import NotebookClient
 from remote import RemoteSimulator, through_proxy
 from traitlets.config import Config
@@ -98,10 +110,11 @@ class Sizes:
     history_repeats: int
     load_runs: int
     notebook_cells: int
+    iopub_answers: tuple[tuple[int, float], ...]  # (bytes of answer, seconds it streams for)
 
 
-FULL = Sizes(20_000, 9, 3.0, 9, 200, 20, 5, 5, 20)
-QUICK = Sizes(2_000, 3, 1.0, 3, 16, 5, 2, 2, 3)
+FULL = Sizes(20_000, 9, 3.0, 9, 200, 20, 5, 5, 20, ((50_000, 2.0), (500_000, 20.0)))
+QUICK = Sizes(2_000, 3, 1.0, 3, 16, 5, 2, 2, 3, ((20_000, 1.0),))
 
 
 @dataclass
@@ -441,6 +454,90 @@ def notebooks(bench: Bench, sizes: Sizes) -> list[Row]:
     )]
 
 
+# Counts, in the kernel, every message it sends on iopub (replies go on the shell channel) as the bytes that
+# leave it: what the websocket carries to the browser, headers included.
+COUNT_IOPUB = """\
+import time
+import claude_magic
+from claude_magic.markdown import markdown_of
+%load_ext claude_magic
+claude_magic.client()  # imports the SDK: the first cell would, and its CPU time is not the streaming's
+%config ClaudeMagics.update_interval = {interval}
+_kernel = get_ipython().kernel
+_serialize = _kernel.session.serialize
+_sent = {{"bytes": 0, "updates": 0}}
+
+def _counting(message, ident=None):
+    frames = _serialize(message, ident)
+    kind = message["header"]["msg_type"]
+    if not kind.endswith("_reply"):
+        _sent["bytes"] += sum(len(frame) for frame in frames)
+        _sent["updates"] += kind in ("update_display_data", "comm_msg")
+    return frames
+
+_kernel.session.serialize = _counting
+"""
+START_COUNTING = "_sent.update(bytes=0, updates=0)\n_cpu = time.process_time()"
+REPORT_COUNT = "print(_sent['bytes'], _sent['updates'], time.process_time() - _cpu, len(markdown_of(last_message).encode()))"
+IOPUB_INTERVAL = 0.04
+DELTA_CHARS = 24
+
+
+def iopub_bytes(bench: Bench, sizes: Sizes) -> list[Row]:
+    """Bytes a kernel sends on iopub for one streamed answer, against the answer's own bytes.
+
+    In a real kernel run by nbclient (which has no widget manager, so the cell shows a widget as it
+    would in JupyterLab, comm messages and all); updates every 40 ms instead of 100, to get over a
+    thousand of them in under a minute, some 400 bytes of new text each.
+    The saved notebook must hold the whole answer, as static markdown, in the cell's outputs.
+    """
+    bench.point_at(bench.remote.url)
+    rows = []
+    for size, seconds in sizes.iopub_answers:
+        text = markdown_answer(size)
+        deltas = -(-len(text) // DELTA_CHARS)
+        bench.remote.queue(Reply.sse(sse_stream(text, model=MODEL, chars_per_delta=DELTA_CHARS),
+                                     pace=deltas / seconds))
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [nbformat.v4.new_code_cell(source) for source in (
+            COUNT_IOPUB.format(interval=IOPUB_INTERVAL), START_COUNTING,
+            "%%claude --no-history --max-tokens 128000\nWrite it all.", REPORT_COUNT)]
+        started = time.perf_counter()
+        NotebookClient(notebook, timeout=900, kernel_name="python3").execute(stderr=subprocess.DEVNULL)
+        took = time.perf_counter() - started
+        failed = [o for cell in notebook.cells for o in cell.outputs if o.output_type == "error"]
+        if failed:
+            raise RuntimeError(f"a notebook cell failed: {failed[0].ename}: {failed[0].evalue}")
+        sent, updates, cpu, answer = notebook.cells[3].outputs[0].text.split()
+        sent, updates, cpu, answer = int(sent), int(updates), float(cpu), int(answer)
+        kept = "".join(o.data.get("text/markdown", "") for o in notebook.cells[2].outputs
+                       if o.output_type == "display_data")
+        whole = kept.startswith(text) and f"{LAST}\n\n<sub>" in kept
+        rows.append(Row(
+            f"iopub bytes / answer bytes, {size / 1000:,.0f} kB answer",
+            f"{sent / answer:.2f}× ({sent / 1e6:,.2f} MB for {answer / 1e3:,.0f} kB; {updates} updates, "
+            f"kernel CPU {cpu * 1000 / max(updates, 1):.1f} ms per update, {cpu:.1f} s in all; "
+            f"run {took:.0f} s; saved notebook {'holds the whole answer' if whole else 'LOST PART OF IT'})",
+            "≤ 6×", sent / answer <= 6 and whole, wrong=not whole,
+        ))
+    return rows
+
+
+def responsiveness() -> list[Row]:
+    figures = page.measure()
+    return [
+        Row("JupyterLab, 300 kB answer streaming: longest main-thread task",
+            f"{figures['worst'] * 1000:.0f} ms ({figures['tasks']} tasks over 50 ms; the final render "
+            f"{figures['final'] * 1000:.0f} ms; stream {figures['stream']:.1f} s"
+            f"{'; the server dropped iopub messages' if figures['dropped'] else ''})",
+            "≤ 200 ms", figures["worst"] <= 0.2),
+        Row("JupyterLab, 300 kB answer streaming: total blocking time",
+            f"{figures['blocking']:.2f} s over a {figures['stream']:.1f} s stream", "< 2 s", figures["blocking"] < 2),
+        Row("JupyterLab, 300 kB answer: last sentence on screen after the cell ended",
+            f"{figures['last_after_end']:+.2f} s", "≤ 2 s", figures["last_after_end"] <= 2),
+    ]
+
+
 def run_notebook(remote: RemoteSimulator, cell: str, count: int) -> list[float]:
     """Seconds each question cell took to execute, as nbclient records it."""
     notebook = nbformat.v4.new_notebook()
@@ -492,7 +589,9 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to prove it works")
-    sizes = QUICK if parser.parse_args(argv).quick else FULL
+    parser.add_argument("--browser", action="store_true", help="also measure JupyterLab's responsiveness")
+    arguments = parser.parse_args(argv)
+    sizes = QUICK if arguments.quick else FULL
     rows: list[Row] = []
     with RemoteSimulator() as remote, api_environment(remote.url):
         bench = Bench(remote)
@@ -503,6 +602,8 @@ def main(argv: list[str] | None = None) -> int:
             ("history growth", lambda: history_growth(bench, sizes)),
             ("%load_ext time", lambda: load_time(sizes)),
             ("nbclient notebooks", lambda: notebooks(bench, sizes)),
+            ("iopub bytes", lambda: iopub_bytes(bench, sizes)),
+            *([("JupyterLab responsiveness", responsiveness)] if arguments.browser else []),
         ):
             started = time.perf_counter()
             rows.extend(measure())

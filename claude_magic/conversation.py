@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .citations import as_params
-from .render import preview
+from .request_summary import preview
 from .tables import Rendered, markdown_table
 
 DEFAULT_CHAT = "default"

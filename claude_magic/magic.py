@@ -14,6 +14,7 @@ from IPython.display import display
 from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
 from . import persistence
+from .answer_view import MODES
 from .cells import CellRecord, cell_count, failure_prompt
 from .compaction import KEEP, compact
 from .connection import BACKENDS, load_sdk
@@ -24,7 +25,6 @@ from .failures import BadKeyword
 from .fitting import fit
 from .mapping import Mapper
 from .prompt import interpolate, resolve_system
-from .render import MODES
 from .session import Options, Session
 from .sources import apply as apply_sources
 from .tables import Table

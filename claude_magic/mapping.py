@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .answer_view import display_markdown
 from .atomic import write_text
 from .conversation import user_turn
 from .errors import BadInput, ClaudeMagicError, Stopped, explain
+from .progress import Progress
 from .prompt import interpolate
-from .render import Progress, display_markdown, preview
 from .replay import request_key
+from .request_summary import preview
 from .session import countable
 from .structured import parse_each, records
 

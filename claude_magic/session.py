@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .answer_view import AnswerView, display_markdown, pick_mode
 from .cells import offer_cell
 from .citations import Presenter, present
 from .compaction import KEEP, compact, is_scratch
@@ -19,23 +20,16 @@ from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
 from .failures import broke_midstream, retryable
 from .files import Loaded, Uploads
+from .footer import footer
+from .markdown import markdown_of
 from .persistence import autosave
 from .prompt import with_code_instruction
-from .render import (
-    RAW_EVENTS,
-    AnswerView,
-    display_markdown,
-    event_record,
-    footer,
-    markdown_of,
-    pick_mode,
-    sent_summary,
-    timeline,
-)
 from .replay import ReplayStore
+from .request_summary import sent_summary
 from .retry import RetryPolicy
 from .sources import extend
 from .structured import Schema, deliver
+from .timeline import RAW_EVENTS, event_record, timeline
 from .tools import definitions, results_markdown, run_calls
 from .web import footer_note, joined
 from .window import Windows, fullness, overflow, refusal

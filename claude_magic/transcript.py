@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .conversation import Chat, Exchange
-from .render import markdown_of
+from .markdown import markdown_of
 from .tools import results_markdown
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}

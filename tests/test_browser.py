@@ -30,8 +30,41 @@ CELLS = [
         'claude_magic.offline_simulator().queue(Reply.text(" ".join(f"w{i}" for i in range(6000)) + " THE-LAST-SENTENCE-IS-HERE."))'
     ),
     "%%claude --max-tokens 8000\nWrite a long answer.",
+    (
+        "from pathlib import Path\n"
+        "thinking = {'type': 'thinking', 'thinking': 'First the loading, then the checks.', 'signature': 's'}\n"
+        "shaped = {'type': 'text', 'text': Path('shaped.md').read_text()}\n"
+        "claude_magic.offline_simulator().queue(Reply(content=(thinking, shaped), pace=400))"
+    ),
+    "%%claude\nShow me every kind of block.",
 ]
-SETUP, ASK, USAGE, QUEUE_LONG, ASK_LONG = range(len(CELLS))
+SETUP, ASK, USAGE, QUEUE_LONG, ASK_LONG, QUEUE_SHAPED, ASK_SHAPED = range(len(CELLS))
+# A heading, a list whose items are apart (one continued after a blank line), a table and a code fence
+# holding blank lines, repeated so that the answer streams in several outputs.
+SECTIONS = 6
+SHAPED = "\n".join(f"""\
+## Part {n}
+
+Read the file in chunks of {n}000 rows, checking each chunk against the schema as it arrives.
+
+1. Open it.
+
+2. Read a chunk.
+
+   A bad chunk is kept aside.
+
+3. Concatenate.
+
+| step | rows |
+|---|---:|
+| read | {n}0 |
+
+```python
+def load(path):
+
+    return path
+```
+""" for n in range(1, SECTIONS + 1)) + "\nTHE-SHAPED-END."
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 EXPECT_TIMEOUT = 30_000
 
@@ -51,6 +84,7 @@ def notebook(request, browser, tmp_path_factory):
         cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
         nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernelspec}),
                        server.root / "claude.ipynb")
+        (server.root / "shaped.md").write_text(SHAPED)
         page = NotebookPage(browser, server, "claude.ipynb", len(CELLS))
         yield page
         page.close()
@@ -99,6 +133,27 @@ def test_long_fast_answer_arrives_complete(notebook, answer_states):
     output = notebook.output(ASK_LONG)
     expect(output).to_contain_text(LAST_WORDS, timeout=EXPECT_TIMEOUT)
     expect(output.locator("sub")).to_contain_text("6,001 out · end_turn")
+
+
+def test_an_answer_streamed_in_pieces_ends_as_one_rendered_answer(notebook, answer_states):
+    notebook.run(QUEUE_SHAPED)
+    notebook.run(ASK_SHAPED)
+    output = notebook.output(ASK_SHAPED)
+    expect(output.locator("sub")).to_contain_text("end_turn", timeout=EXPECT_TIMEOUT)
+    shown = [text for text in output.locator(".jp-OutputArea-output").all_inner_texts() if text.strip()]
+    assert len(shown) == 1 and "THE-SHAPED-END." in shown[0], shown
+    expect(output.get_by_role("heading", level=2)).to_have_count(SECTIONS)
+    expect(output.locator("ol")).to_have_count(SECTIONS)  # each list whole, not cut at its blank lines
+    expect(output.locator("ol > li")).to_have_count(3 * SECTIONS)
+    expect(output.locator("table")).to_have_count(SECTIONS)
+    expect(output.locator("pre")).to_have_count(SECTIONS)
+    assert all("\n\n" in code for code in output.locator("pre").all_inner_texts())
+    expect(output.locator("details summary")).to_contain_text("Thinking (6 words)")
+    notebook.save()
+    cell = poll(lambda: _saved_cell(notebook.file, ASK_SHAPED), lambda cell: cell and "<sub>" in str(cell["outputs"]),
+                30, f"the shaped answer in the saved {notebook.file.name}")
+    kept = [o["data"]["text/markdown"] for o in cell["outputs"] if o.get("data", {}).get("text/markdown")]
+    assert len(kept) == 1 and SHAPED in kept[0]
 
 
 def test_saved_notebook_keeps_the_answer_without_the_kernel(notebook, answer_states):

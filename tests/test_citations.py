@@ -5,7 +5,7 @@ from __future__ import annotations
 from anthropic.types import Message
 
 from claude_magic.citations import present
-from claude_magic.render import markdown_of
+from claude_magic.markdown import markdown_of
 
 
 def message(*content):

@@ -1,0 +1,99 @@
+"""How responsive JupyterLab stays while a long answer streams: `run.py --browser` (or `page.py`, raw figures).
+
+A real JupyterLab 4 in headless Chromium (the browser tests' own server and page, tests/browser_support.py)
+opens a notebook whose kernel answers from the offline simulator: a ~300 kB markdown answer
+(long_answer.py) at 500 deltas of ~24 characters a second, some 25 s. In the page, a `PerformanceObserver`
+records every main-thread task over 50 ms (`longtask`), and a `MutationObserver` when the answer's last
+sentence, and then the footer, first appear in the cell's output; the cell's prompt turning from `[*]` to
+`[n]` is when the cell ended. Tasks that end before the footer appears are the stream's; the footer comes
+with the one final render, allowed to take longer. Total blocking time is the sum of each task's time
+over 50 ms.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+ANSWER_BYTES = 300_000
+DELTA_CHARS = 24
+PACE = 500  # deltas per second
+MODEL = "claude-sonnet-5-5"
+
+WATCH = """([last, index]) => {
+  const bench = window.__bench = {tasks: [], started: performance.now(), last: null, footer: null, ended: null};
+  new PerformanceObserver((list) => {
+    for (const task of list.getEntries()) bench.tasks.push([task.startTime, task.duration]);
+  }).observe({type: "longtask"});
+  const cell = document.querySelectorAll(".jp-Notebook .jp-Cell")[index];
+  const output = cell.querySelector(".jp-Cell-outputArea");
+  const prompt = cell.querySelector(".jp-InputPrompt");
+  const seen = new MutationObserver(() => {
+    const now = performance.now();
+    if (bench.last === null && output.textContent.includes(last)) bench.last = now;
+    if (bench.footer === null && output.querySelector("sub")) bench.footer = now;
+    if (bench.footer !== null && bench.last !== null) seen.disconnect();
+  });
+  seen.observe(output, {childList: true, subtree: true, characterData: true});
+  const ended = setInterval(() => {
+    if (/\\[\\d+\\]/.test(prompt.textContent)) { bench.ended = performance.now(); clearInterval(ended); }
+  }, 20);
+}"""
+
+
+def measure(size: int = ANSWER_BYTES) -> dict[str, Any]:
+    """One streamed answer of `size` bytes in JupyterLab; the page's figures, in seconds."""
+    sys.path.insert(0, str(TESTS))
+    from browser_support import FRONTENDS, JupyterServer, NotebookPage, launch_chromium, poll
+    from long_answer import LAST_SENTENCE, markdown_answer, sse_stream
+    from playwright.sync_api import sync_playwright
+
+    text = markdown_answer(size)
+    cells = [
+        ("%load_ext claude_magic\n"
+         "import claude_magic\n"
+         "from claude_magic.simulator import Reply\n"
+         f"claude_magic.offline_simulator().queue(Reply.sse('answer.sse', pace={PACE}))"),
+        "%%claude --max-tokens 128000\nWrite it all.",
+    ]
+    lab = next(frontend for frontend in FRONTENDS if frontend.name == "jupyterlab")
+    with tempfile.TemporaryDirectory() as home, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        with JupyterServer(lab, Path(home)) as server:
+            (server.root / "answer.sse").write_bytes(sse_stream(text, model=MODEL, chars_per_delta=DELTA_CHARS))
+            kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+            nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
+                                                    metadata={"kernelspec": kernelspec}),
+                           server.root / "long.ipynb")
+            notebook = NotebookPage(browser, server, "long.ipynb", len(cells))
+            notebook.run(0)
+            notebook.page.evaluate(WATCH, [LAST_SENTENCE, 1])
+            notebook.start(1)
+            bench = poll(lambda: notebook.page.evaluate("window.__bench"),
+                         lambda bench: bench["ended"] is not None and bench["footer"] is not None, 300,
+                         "the long answer's cell to end")
+            notebook.close()
+            server.shut_down_kernels()
+            dropped = "IOPub data rate exceeded" in server.log.read_text()
+        browser.close()
+    streaming = [(start, took) for start, took in bench["tasks"]
+                 if start >= bench["started"] and start + took < bench["footer"]]
+    final = [took for start, took in bench["tasks"] if start <= bench["footer"] <= start + took + 1]
+    return {
+        "tasks": len(streaming),
+        "worst": max((took for _, took in streaming), default=0.0) / 1000,
+        "blocking": sum(took - 50 for _, took in streaming) / 1000,
+        "final": max(final, default=0.0) / 1000,
+        "stream": (bench["ended"] - bench["started"]) / 1000,
+        "last_after_end": ((bench["last"] or bench["footer"]) - bench["ended"]) / 1000,
+        "dropped": dropped,
+    }
+
+
+if __name__ == "__main__":
+    print(measure(int(sys.argv[1]) if len(sys.argv) > 1 else ANSWER_BYTES))

@@ -1,0 +1,297 @@
+"""How one answer appears in the notebook while it streams, and what stays once it is done.
+
+While it streams, the answer is a column of outputs: segments of finished markdown blocks, each sent
+once and never again, and below them the tail, the one output that updates (only it grows, so an update
+costs what changed, not the answer so far — blocks.py says where markdown can be cut). Live updates are
+throttled (jupyter_server drops iopub messages past ~1000/s, and what gets lost is the end of the
+answer); the final state is always drawn, as one static markdown bundle, with text/plain, in the last
+output (the others emptied), which a saved, nbconvert-ed or nbclient-executed notebook keeps. Nothing
+here may lose the answer: if a live surface fails, updates stop and the final text is printed instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from IPython.display import display
+
+from .blocks import Cutter
+from .markdown import bundle, close_fences, markdown_of
+from .throttle import Throttle
+
+MODES = ("auto", "widget", "display", "text")
+# What an output taken back shows: nothing (markdown, like every other state of the answer's outputs).
+_EMPTY = {"text/markdown": ""}
+
+
+def pick_mode(shell: Any) -> str:
+    """Widgets in a kernel, plain display updates without ipywidgets, printed deltas in a terminal."""
+    if getattr(shell, "kernel", None) is None:
+        return "text"
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return "display"
+    return "widget"
+
+
+class _DisplaySurface:
+    """Outputs drawn with display handles: sealed segments above, the tail (the last output) below."""
+
+    def __init__(self, first: dict[str, str]):
+        self._handles = [self._open(first)]
+        self._sealed = False  # the last output is a sealed segment: the next tail opens a new one
+
+    def show(self, data: dict[str, str]) -> None:
+        """Draw `data` as the tail."""
+        if self._sealed:
+            self._handles.append(self._open(data))
+            self._sealed = False
+        else:
+            self._redraw(self._handles[-1], data)
+
+    def seal(self, data: dict[str, str]) -> None:
+        """Draw `data` in place of the tail, for good: it changes no more until the end."""
+        if self._sealed:
+            self._handles.append(display(data, raw=True, display_id=True))
+        else:
+            self._handles[-1].update(data, raw=True)
+        self._sealed = True
+
+    def mark(self) -> int:
+        """Where the next thing drawn goes, for `rewind`."""
+        return len(self._handles) - (0 if self._sealed else 1)
+
+    def rewind(self, mark: int) -> None:
+        """Take back what was drawn since `mark`: the output there becomes the tail, those after it empty."""
+        if mark >= len(self._handles) or (mark == len(self._handles) - 1 and not self._sealed):
+            return  # nothing drawn since, or only the tail
+        for handle in self._handles[mark + 1 :]:
+            handle.update(_EMPTY, raw=True)
+        del self._handles[mark + 1 :]
+        self._reopen(self._handles[mark])
+        self._sealed = False
+
+    def delta(self, text: str) -> None:
+        pass
+
+    def final(self, data: dict[str, str], footer: str) -> None:
+        """The others emptied, the whole answer into the last output: the cell ends with it."""
+        *others, last = self._handles
+        for handle in others:
+            handle.update(_EMPTY, raw=True)
+        last.update(data, raw=True)
+
+    def _open(self, data: dict[str, str]) -> Any:
+        return display(data, raw=True, display_id=True)
+
+    def _redraw(self, handle: Any, data: dict[str, str]) -> None:
+        handle.update(data, raw=True)
+
+    def _reopen(self, handle: Any) -> None:
+        pass
+
+
+class _WidgetSurface(_DisplaySurface):
+    """The tail is an `ipywidgets.Output` (shown again below each sealed segment); the rest, display handles."""
+
+    def __init__(self, first: dict[str, str]):
+        import ipywidgets
+
+        self._out = ipywidgets.Output()
+        super().__init__(first)
+
+    def final(self, data: dict[str, str], footer: str) -> None:
+        # The static bundle replaces the widget in the saved notebook; the widget itself is gone.
+        super().final(data, footer)
+        self._out.close()
+
+    def _open(self, data: dict[str, str]) -> Any:
+        self._redraw(None, data)
+        return display(self._view(data), raw=True, display_id=True)
+
+    def _redraw(self, handle: Any, data: dict[str, str]) -> None:
+        self._out.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
+
+    def _reopen(self, handle: Any) -> None:
+        handle.update(self._view(self._out.outputs[0]["data"] if self._out.outputs else {}), raw=True)
+
+    def _view(self, data: dict[str, str]) -> dict[str, str]:
+        # A frontend without the widget manager shows text/plain: the status, not "Output()".
+        return {**self._out._repr_mimebundle_(), "text/plain": data.get("text/plain", "…")}
+
+
+class _TextSurface:
+    """Terminal IPython: status lines overwrite each other, deltas are printed as they come."""
+
+    def __init__(self, first: dict[str, str]):
+        self._streaming = False
+        self.show(first)
+
+    def show(self, data: dict[str, str]) -> None:
+        if not self._streaming:
+            sys.stdout.write(f"\r\x1b[K{data['text/plain']}")
+            sys.stdout.flush()
+
+    def delta(self, text: str) -> None:
+        if not self._streaming:
+            self._streaming = True
+            sys.stdout.write("\r\x1b[K")
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def final(self, data: dict[str, str], footer: str) -> None:
+        print(f"\n\n{footer}" if self._streaming else f"\r\x1b[K{data['text/plain']}", flush=True)
+
+
+_SURFACES = {"widget": _WidgetSurface, "display": _DisplaySurface, "text": _TextSurface}
+
+
+class AnswerView:
+    """One cell's answer: a status line, then the throttled live answer, then the static result.
+
+    An answer may take several rounds (tool calls): finished rounds are kept in `done` and shown above
+    the one that is streaming.
+    """
+
+    # Finished blocks gather in the tail's output until they reach this many characters, then they are
+    # sealed in it and the tail moves on to a new output: small enough that re-sending them with each
+    # update costs little, large enough that an answer takes few outputs.
+    SEGMENT = 1600
+    # JupyterLab and Notebook 7 render only the first 50 outputs of a cell (`maxNumberOutputs`), hiding
+    # the rest behind "Show more outputs". So past 8 kB a segment is a fifth of what is sealed before it
+    # (some 30 outputs for 1 MB), and past this many outputs the tail keeps what would have been sealed:
+    # a long answer costs more per update than a short one, but never shows less than all of itself.
+    GROWTH = 0.2
+    OUTPUTS = 40
+
+    def __init__(self, mode: str, status: str, *, interval: float = 0.1, clock=time.monotonic):
+        self.throttle = Throttle(interval, clock)
+        self.done = ""
+        self._surface = None
+        self._text_mode = mode == "text"
+        self._guard(lambda: setattr(self, "_surface", _SURFACES[mode](bundle(status))))
+        self._start_round()
+
+    def status(self, text: str) -> None:
+        """Show `text` in place of what this round has shown so far."""
+        self._restart_round()
+        self._guard(lambda: self._surface.show(bundle(text)))
+
+    def on_event(self, event: Any, snapshot: Callable[[], Any]) -> None:
+        """Called for every SDK stream event; shows what changed when the throttle allows."""
+        if self._surface is None:
+            return
+        if self._text_mode:
+            text = _terminal_text(event)
+            if text:
+                self._guard(lambda: self._surface.delta(text))
+        elif _shows_something(event) and self.throttle.ready():
+            self._guard(lambda: self._advance(snapshot().content))
+
+    def show_message(self, message: Any) -> None:
+        """A whole answer at once (a replayed one): drawn now, whatever the throttle says."""
+        markdown = markdown_of(message)
+        if self._text_mode:
+            self._guard(lambda: self._surface.delta(markdown))
+        else:
+            self.status(markdown)
+
+    def add_round(self, markdown: str) -> None:
+        """A finished round (the tool calls and their results): shown for good, in place of its stream."""
+        self.done = self._join(self.done, markdown)
+        if self._text_mode:
+            self._guard(lambda: self._surface.delta(f"\n{markdown.splitlines()[-1]}\n"))
+            return
+        self._restart_round()
+        self._guard(lambda: self._surface.seal({"text/markdown": markdown}))
+        self._start_round()
+
+    def finish(self, message: Any | None, footer: str, appendix: str = "") -> None:
+        answer = self._join(self.done, close_fences(markdown_of(message)) if message is not None else "")
+        markdown = self._join(answer, f"<sub>{footer}</sub>", appendix)
+        data = {"text/markdown": markdown, "text/plain": self._join(answer, footer, appendix)}
+        if self._surface is not None and self._guard(lambda: self._surface.final(data, footer)):
+            return
+        print(data["text/plain"])
+
+    def _start_round(self) -> None:
+        self._cutter = Cutter()
+        self._segment = ""  # finished blocks shown in the tail's output, not yet sealed
+        self._sealed = 0  # characters sealed in earlier outputs
+        self._round = self._surface.mark() if self._surface is not None and not self._text_mode else 0
+
+    def _restart_round(self) -> None:
+        """Take back what this round's stream has shown (a retry starts it over; a status replaces it)."""
+        if self._surface is not None and not self._text_mode:
+            self._guard(lambda: self._surface.rewind(self._round))
+        self._cutter = Cutter()
+        self._segment = ""
+        self._sealed = 0
+
+    def _advance(self, content: list[Any]) -> None:
+        """Seal the segment once its finished blocks are large enough, then show the rest as the tail.
+
+        Live updates carry markdown only: the text/plain copy is for the final, static bundle.
+        """
+        finished, tail = self._cutter.advance(content)
+        self._segment = self._join(self._segment, *finished)
+        size = max(self.SEGMENT, self.GROWTH * self._sealed)
+        sealed = len(self._segment) >= size and self._surface.mark() < self.OUTPUTS
+        if sealed:
+            self._surface.seal({"text/markdown": self._segment})
+            self._sealed += len(self._segment)
+            self._segment = ""
+        shown = self._join(self._segment, tail)
+        if shown or not sealed:
+            self._surface.show({"text/markdown": shown})
+
+    @staticmethod
+    def _join(*parts: str) -> str:
+        return "\n\n".join(part for part in parts if part)
+
+    def _guard(self, action: Callable[[], Any]) -> bool:
+        """Run a surface action; on failure stop live updates instead of losing the answer."""
+        try:
+            action()
+            return True
+        except Exception as exc:  # noqa: BLE001 - any display failure must leave the answer intact
+            if self._surface is not None:
+                print(f"(claude_magic: live display failed: {exc!r}; showing the answer as text)", file=sys.stderr)
+            self._surface = None
+            return False
+
+
+def _shows_something(event: Any) -> bool:
+    """Whether the event changes what the answer looks like.
+
+    An empty text block's start changes nothing: spending the throttle on it would hold back the
+    first delta, which usually arrives right behind it, for a whole interval.
+    """
+    if event.type == "content_block_delta":
+        return True
+    if event.type == "content_block_start":
+        block = event.content_block
+        return block.type != "text" or bool(block.text)
+    return False
+
+
+def _terminal_text(event: Any) -> str:
+    """What a terminal prints for one event: text and thinking as they come, tool calls as they form."""
+    if event.type in ("text", "thinking"):
+        return getattr(event, event.type)
+    if event.type == "input_json":
+        return event.partial_json
+    if event.type == "content_block_start" and event.content_block.type in ("tool_use", "thinking"):
+        block = event.content_block
+        return f"\n🔧 {block.name}(" if block.type == "tool_use" else "\n[thinking] "
+    if event.type == "content_block_stop" and event.content_block.type in ("tool_use", "thinking"):
+        return ")\n" if event.content_block.type == "tool_use" else "\n\n"
+    return ""
+
+
+def display_markdown(text: str) -> None:
+    display({"text/markdown": text, "text/plain": text}, raw=True)

@@ -1,0 +1,37 @@
+"""An answer as markdown: one part per content block, in the order Claude sent them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def markdown_of(message: Any) -> str:
+    """The answer as markdown, one part per content block, in the order Claude sent them."""
+    return "\n\n".join(part for part in map(block_markdown, message.content) if part)
+
+
+def block_markdown(block: Any) -> str:
+    """One content block as markdown: thinking folded away, tool calls on one line."""
+    kind = block.type
+    if kind == "text":
+        return block.text
+    if kind == "thinking":
+        words = len(block.thinking.split())
+        return f"<details><summary>Thinking ({words:,} words)</summary>\n\n{block.thinking}\n\n</details>"
+    if kind == "redacted_thinking":
+        return "*(redacted thinking)*"
+    if kind in ("tool_use", "server_tool_use"):
+        arguments = json.dumps(block.input, ensure_ascii=False) if block.input else ""
+        return f"🔧 `{block.name}({arguments})`"
+    return f"*({kind.replace('_', ' ')})*"
+
+
+def close_fences(text: str) -> str:
+    """Close a code fence left open by a partial answer, so what follows is not swallowed by it."""
+    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith("```"))
+    return text + "\n```" if fences % 2 else text
+
+
+def bundle(markdown: str) -> dict[str, str]:
+    return {"text/markdown": markdown, "text/plain": markdown}

@@ -1,0 +1,115 @@
+from types import SimpleNamespace
+
+import pytest
+from answers import message
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+from claude_magic.answer_view import AnswerView, pick_mode
+from claude_magic.markdown import markdown_of
+
+
+def test_mode_is_picked_from_where_the_shell_runs():
+    assert pick_mode(InteractiveShell.instance()) == "text"  # terminal IPython: no kernel
+    assert pick_mode(SimpleNamespace(kernel=object())) == "widget"  # a Jupyter kernel
+
+
+def test_an_empty_block_start_does_not_hold_back_the_first_delta():
+    shown = []
+    view = AnswerView("display", "⏳", clock=lambda: 0.0)  # frozen time: only one update may pass
+    view._surface = SimpleNamespace(show=shown.append)
+    snapshot = message([{"type": "text", "text": "Hello"}])
+    start = SimpleNamespace(type="content_block_start", content_block=SimpleNamespace(type="text", text=""))
+    delta = SimpleNamespace(type="content_block_delta")
+    view.on_event(start, lambda: snapshot)
+    view.on_event(delta, lambda: snapshot)
+    assert [s["text/markdown"] for s in shown] == ["Hello"]
+
+
+# A heading, a list whose items are apart, a table and a code fence holding blank lines, long enough to
+# fill several segments.
+SECTION = """\
+## Step {n}
+
+Read the file in chunks of {n}000 rows, checking each against the schema as it comes.
+
+1. Open it.
+
+2. Read a chunk.
+
+   A bad chunk is kept aside.
+
+| step | rows |
+|---|---:|
+| read | {n}0 |
+
+```python
+def load(path):
+
+    return path
+```
+"""
+ANSWER = "\n".join(SECTION.format(n=n) for n in range(1, 25)) + "\nThe end."
+THINKING = {"type": "thinking", "thinking": "First the loading, then the checks.", "signature": "s"}
+
+
+def output_area(outputs) -> list[dict[str, str]]:
+    """What the cell's output area holds at the end, as a frontend (or nbclient) builds it."""
+    area, where = [], {}
+    for output in outputs:
+        display_id = (output.transient or {}).get("display_id")
+        if output.update:
+            area[where[display_id]] = output.data
+        else:
+            where[display_id] = len(area)
+            area.append(output.data)
+    return area
+
+
+def stream(mode: str, content: list[dict], step: int = 40):
+    """(In a shell, which captures displays.) The answer streamed `step` characters per event into a view, every event let through."""
+    text = content[-1]["text"]
+    with capture_output() as captured:
+        view = AnswerView(mode, "⏳ Asking…", interval=0)
+        for end in range(0, len(text) + step, step):
+            snapshot = message([*content[:-1], {"type": "text", "text": text[:end]}])
+            view.on_event(SimpleNamespace(type="content_block_delta"), lambda snapshot=snapshot: snapshot)
+        view.finish(snapshot, "claude-sonnet-5-5 · end_turn")
+    return captured, markdown_of(snapshot)
+
+
+@pytest.mark.parametrize("mode", ["display", "widget"])
+def test_the_answer_ends_whole_in_one_output_and_the_others_are_empty(shell, mode):
+    captured, answer = stream(mode, [THINKING, {"type": "text", "text": ANSWER}])
+    shown = [data for data in output_area(captured.outputs) if data.get("text/markdown")]
+    assert len(output_area(captured.outputs)) >= 3  # the answer streamed in several outputs
+    assert shown == [{"text/markdown": f"{answer}\n\n<sub>claude-sonnet-5-5 · end_turn</sub>",
+                      "text/plain": f"{answer}\n\nclaude-sonnet-5-5 · end_turn"}]
+    assert captured.outputs[-1].data == shown[0]
+
+
+def test_while_streaming_each_update_sends_what_changed_not_the_answer_so_far(shell):
+    captured, answer = stream("display", [{"type": "text", "text": ANSWER}], step=400)
+    *live, _ = captured.outputs
+    sent = sum(len(output.data.get("text/markdown", "")) for output in live)
+    longest = max(len(output.data.get("text/markdown", "")) for output in live)
+    # Finished blocks not yet sealed (a segment grows with what is sealed before it), then the tail.
+    assert longest < AnswerView.GROWTH * len(answer) + AnswerView.SEGMENT + 1000
+    assert sent < 4 * len(answer)  # re-sending the answer so far would be ~len(live) / 2 times it
+    assert len(output_area(captured.outputs)) < AnswerView.OUTPUTS
+    assert all("text/plain" not in output.data for output in live[1:])  # the status alone has a copy
+
+
+def test_a_long_answer_never_takes_more_outputs_than_a_notebook_shows(shell):
+    captured, _ = stream("display", [{"type": "text", "text": "\n\n".join([ANSWER] * 40)}], step=4000)
+    assert len(output_area(captured.outputs)) <= AnswerView.OUTPUTS
+
+
+def test_a_status_takes_back_what_the_round_showed(shell):
+    partial = message([{"type": "text", "text": ANSWER}])
+    with capture_output() as captured:
+        view = AnswerView("display", "⏳ Asking…", interval=0)
+        view.on_event(SimpleNamespace(type="content_block_delta"), lambda: partial)
+        view.status("⏳ retrying in 2 s…")
+    shown = [data["text/markdown"] for data in output_area(captured.outputs) if data.get("text/markdown")]
+    assert shown == ["⏳ retrying in 2 s…"]
