@@ -162,11 +162,11 @@ class AnswerView:
     # update costs little, large enough that an answer takes few outputs.
     SEGMENT = 1600
     # JupyterLab and Notebook 7 render only the first 50 outputs of a cell (`maxNumberOutputs`), hiding
-    # the rest behind "Show more outputs". So past the first 25 segments (40 kB) a segment is a quarter
-    # of what is sealed before it (15 more reach 1 MB), and past 40 outputs the tail keeps what would
-    # have been sealed: a long answer costs more per update than a short one, but always shows whole.
-    FLAT = 25
-    GROWTH = 0.25
+    # the rest behind "Show more outputs". So past the first 30 segments (48 kB) a segment is 35 % of
+    # what is sealed before it (10 more reach 1 MB), and past 40 outputs the tail keeps what would have
+    # been sealed: a long answer costs more per update than a short one, but always shows whole.
+    FLAT = 30
+    GROWTH = 0.35
     OUTPUTS = 40
 
     def __init__(self, mode: str, status: str, *, interval: float = 0.1, clock=time.monotonic):
