@@ -162,10 +162,11 @@ class AnswerView:
     # update costs little, large enough that an answer takes few outputs.
     SEGMENT = 1600
     # JupyterLab and Notebook 7 render only the first 50 outputs of a cell (`maxNumberOutputs`), hiding
-    # the rest behind "Show more outputs". So past 8 kB a segment is a fifth of what is sealed before it
-    # (some 30 outputs for 1 MB), and past this many outputs the tail keeps what would have been sealed:
-    # a long answer costs more per update than a short one, but never shows less than all of itself.
-    GROWTH = 0.2
+    # the rest behind "Show more outputs". So past the first 30 segments (48 kB) a segment is 35 % of
+    # what is sealed before it (10 more reach 1 MB), and past 40 outputs the tail keeps what would have
+    # been sealed: a long answer costs more per update than a short one, but always shows whole.
+    FLAT = 30
+    GROWTH = 0.35
     OUTPUTS = 40
 
     def __init__(self, mode: str, status: str, *, interval: float = 0.1, clock=time.monotonic):
@@ -239,8 +240,9 @@ class AnswerView:
         """
         finished, tail = self._cutter.advance(content)
         self._segment = self._join(self._segment, *finished)
-        size = max(self.SEGMENT, self.GROWTH * self._sealed)
-        sealed = len(self._segment) >= size and self._surface.mark() < self.OUTPUTS
+        outputs = self._surface.mark() if len(self._segment) >= self.SEGMENT else 0
+        size = self.SEGMENT if outputs < self.FLAT else self.GROWTH * self._sealed
+        sealed = len(self._segment) >= size and outputs < self.OUTPUTS
         if sealed:
             self._surface.seal({"text/markdown": self._segment})
             self._sealed += len(self._segment)

@@ -157,7 +157,8 @@ def test_an_answer_streamed_in_pieces_ends_as_one_rendered_answer(notebook, answ
 
 
 def test_saved_notebook_keeps_the_answer_without_the_kernel(notebook, answer_states):
-    footer = notebook.output(ASK).locator("sub").inner_text()
+    # Scrolled away from by the cells run since, the output is not rendered: its text, not what shows.
+    footer = notebook.output(ASK).locator("sub").text_content()
     notebook.save()
     cell = poll(lambda: _saved_cell(notebook.file, ASK), lambda cell: _answer_in(cell, footer), 30,
                 f"the answer in the saved {notebook.file.name}")
