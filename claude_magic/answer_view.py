@@ -4,8 +4,10 @@ While it streams, the answer is a column of outputs: segments of finished markdo
 once and never again, and below them the tail, the one output that updates (only it grows, so an update
 costs what changed, not the answer so far — blocks.py says where markdown can be cut). Live updates are
 throttled (jupyter_server drops iopub messages past ~1000/s, and what gets lost is the end of the
-answer); the final state is always drawn, as one static markdown bundle, with text/plain, in the last
-output (the others emptied), which a saved, nbconvert-ed or nbclient-executed notebook keeps. Nothing
+answer). With widgets the column is a widget tree in one output; without, display handles, one output
+each. The final state is always drawn, as one static markdown bundle, with text/plain, in the last
+output (the others emptied; with widgets, in place of the tree), which a saved, nbconvert-ed or
+nbclient-executed notebook keeps. Nothing
 here may lose the answer: if a live surface fails, updates stop and the final text is printed instead.
 """
 
@@ -41,17 +43,19 @@ def pick_mode(shell: Any) -> str:
 class _DisplaySurface:
     """Outputs drawn with display handles: sealed segments above, the tail (the last output) below."""
 
+    outputs_limited = True  # each segment is one of the cell's outputs, of which a notebook shows 50
+
     def __init__(self, first: dict[str, str]):
-        self._handles = [self._open(first)]
+        self._handles = [display(first, raw=True, display_id=True)]
         self._sealed = False  # the last output is a sealed segment: the next tail opens a new one
 
     def show(self, data: dict[str, str]) -> None:
         """Draw `data` as the tail."""
         if self._sealed:
-            self._handles.append(self._open(data))
+            self._handles.append(display(data, raw=True, display_id=True))
             self._sealed = False
         else:
-            self._redraw(self._handles[-1], data)
+            self._handles[-1].update(data, raw=True)
 
     def seal(self, data: dict[str, str]) -> None:
         """Draw `data` in place of the tail, for good: it changes no more until the end."""
@@ -72,7 +76,6 @@ class _DisplaySurface:
         for handle in self._handles[mark + 1 :]:
             handle.update(_EMPTY, raw=True)
         del self._handles[mark + 1 :]
-        self._reopen(self._handles[mark])
         self._sealed = False
 
     def delta(self, text: str) -> None:
@@ -85,43 +88,97 @@ class _DisplaySurface:
             handle.update(_EMPTY, raw=True)
         last.update(data, raw=True)
 
-    def _open(self, data: dict[str, str]) -> Any:
-        return display(data, raw=True, display_id=True)
 
-    def _redraw(self, handle: Any, data: dict[str, str]) -> None:
-        handle.update(data, raw=True)
+class _WidgetSurface:
+    """One output holding a widget tree: an `ipywidgets.Output` per sealed segment, and the tail's, below.
 
-    def _reopen(self, handle: Any) -> None:
-        pass
+    Widgets sync per widget, so a new segment costs its own content once and a short `children` list
+    (the model ids of one group: groups of `FANOUT` keep that list small however long the answer), and
+    an update re-sends only the tail. Being one output, it is not cut short by the 50 outputs a notebook
+    shows per cell, so segments need not grow. All the widgets share one `Layout` (each would make its own).
+    """
 
-
-class _WidgetSurface(_DisplaySurface):
-    """The tail is an `ipywidgets.Output` (shown again below each sealed segment); the rest, display handles."""
+    FANOUT = 32
+    outputs_limited = False
 
     def __init__(self, first: dict[str, str]):
         import ipywidgets
 
-        self._out = ipywidgets.Output()
-        super().__init__(first)
+        self._widgets = ipywidgets
+        self._layout = ipywidgets.Layout()
+        self._outputs = [self._output(first)]
+        self._groups = [self._box(self._outputs)]
+        self._root = self._box(self._groups)
+        # A frontend without the widget manager shows text/plain: the status, not "VBox(...)".
+        self._handle = display({**self._root._repr_mimebundle_(), "text/plain": first.get("text/plain", "…")},
+                               raw=True, display_id=True)
+        self._sealed = False  # the last Output is a sealed segment: the next tail opens a new one
+
+    def show(self, data: dict[str, str]) -> None:
+        """Draw `data` as the tail."""
+        if self._sealed:
+            self._append(self._output(data))
+            self._sealed = False
+        else:
+            self._draw(self._outputs[-1], data)
+
+    def seal(self, data: dict[str, str]) -> None:
+        """Draw `data` in place of the tail, for good: it changes no more until the end."""
+        if self._sealed:
+            self._append(self._output(data))
+        else:
+            self._draw(self._outputs[-1], data)
+        self._sealed = True
+
+    def mark(self) -> int:
+        """Where the next thing drawn goes, for `rewind`."""
+        return len(self._outputs) - (0 if self._sealed else 1)
+
+    def rewind(self, mark: int) -> None:
+        """Take back what was drawn since `mark`: the Output there becomes the tail, those after it go."""
+        if mark >= len(self._outputs) or (mark == len(self._outputs) - 1 and not self._sealed):
+            return  # nothing drawn since, or only the tail
+        dropped = self._outputs[mark + 1 :]
+        del self._outputs[mark + 1 :]
+        groups = -(-len(self._outputs) // self.FANOUT)
+        for group in self._groups[groups:]:
+            group.close()
+        del self._groups[groups:]
+        self._root.children = tuple(self._groups)
+        self._groups[-1].children = tuple(self._outputs[(groups - 1) * self.FANOUT :])
+        for output in dropped:
+            output.close()
+        self._sealed = False
+
+    def delta(self, text: str) -> None:
+        pass
 
     def final(self, data: dict[str, str], footer: str) -> None:
-        # The static bundle replaces the widget in the saved notebook; the widget itself is gone.
-        super().final(data, footer)
-        self._out.close()
+        """The static bundle replaces the widgets in the output (and the saved notebook); they are closed."""
+        self._handle.update(data, raw=True)
+        for widget in (*self._outputs, *self._groups, self._root, self._layout):
+            widget.close()
 
-    def _open(self, data: dict[str, str]) -> Any:
-        self._redraw(None, data)
-        return display(self._view(data), raw=True, display_id=True)
+    def _append(self, output: Any) -> None:
+        self._outputs.append(output)
+        if len(self._groups[-1].children) < self.FANOUT:
+            self._groups[-1].children += (output,)
+        else:
+            self._groups.append(self._box([output]))
+            self._root.children += (self._groups[-1],)
 
-    def _redraw(self, handle: Any, data: dict[str, str]) -> None:
-        self._out.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
+    def _output(self, data: dict[str, str]) -> Any:
+        return self._widgets.Output(layout=self._layout, outputs=self._outputs_of(data))
 
-    def _reopen(self, handle: Any) -> None:
-        handle.update(self._view(self._out.outputs[0]["data"] if self._out.outputs else {}), raw=True)
+    def _box(self, children: list[Any]) -> Any:
+        return self._widgets.VBox(children, layout=self._layout)
 
-    def _view(self, data: dict[str, str]) -> dict[str, str]:
-        # A frontend without the widget manager shows text/plain: the status, not "Output()".
-        return {**self._out._repr_mimebundle_(), "text/plain": data.get("text/plain", "…")}
+    def _draw(self, output: Any, data: dict[str, str]) -> None:
+        output.outputs = self._outputs_of(data)
+
+    @staticmethod
+    def _outputs_of(data: dict[str, str]) -> tuple[dict[str, Any], ...]:
+        return ({"output_type": "display_data", "data": data, "metadata": {}},)
 
 
 class _TextSurface:
@@ -162,9 +219,10 @@ class AnswerView:
     # update costs little, large enough that an answer takes few outputs.
     SEGMENT = 1600
     # JupyterLab and Notebook 7 render only the first 50 outputs of a cell (`maxNumberOutputs`), hiding
-    # the rest behind "Show more outputs". So past the first 30 segments (48 kB) a segment is 35 % of
-    # what is sealed before it (10 more reach 1 MB), and past 40 outputs the tail keeps what would have
-    # been sealed: a long answer costs more per update than a short one, but always shows whole.
+    # the rest behind "Show more outputs". So where each segment is an output of its own (display mode;
+    # widgets are all one output), past the first 30 segments (48 kB) a segment is 35 % of what is sealed
+    # before it (10 more reach 1 MB), and past 40 outputs the tail keeps what would have been sealed: a
+    # long answer costs more per update than a short one, but always shows whole.
     FLAT = 30
     GROWTH = 0.35
     OUTPUTS = 40
@@ -240,8 +298,10 @@ class AnswerView:
         """
         finished, tail = self._cutter.advance(content)
         self._segment = self._join(self._segment, *finished)
-        outputs = self._surface.mark() if len(self._segment) >= self.SEGMENT else 0
-        size = self.SEGMENT if outputs < self.FLAT else self.GROWTH * self._sealed
+        size, outputs = self.SEGMENT, 0
+        if len(self._segment) >= self.SEGMENT and self._surface.outputs_limited:
+            outputs = self._surface.mark()
+            size = self.SEGMENT if outputs < self.FLAT else self.GROWTH * self._sealed
         sealed = len(self._segment) >= size and outputs < self.OUTPUTS
         if sealed:
             self._surface.seal({"text/markdown": self._segment})

@@ -1,11 +1,11 @@
 from types import SimpleNamespace
 
-import pytest
+import ipywidgets
 from answers import message
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from claude_magic.answer_view import AnswerView, pick_mode
+from claude_magic.answer_view import AnswerView, _WidgetSurface, pick_mode
 from claude_magic.markdown import markdown_of
 
 
@@ -66,7 +66,7 @@ def output_area(outputs) -> list[dict[str, str]]:
     return area
 
 
-def stream(mode: str, content: list[dict], step: int = 40):
+def stream(mode: str, content: list[dict], step: int = 40, *, finish: bool = True):
     """(In a shell, which captures displays.) The answer streamed `step` characters per event into a view, every event let through."""
     text = content[-1]["text"]
     with capture_output() as captured:
@@ -74,22 +74,91 @@ def stream(mode: str, content: list[dict], step: int = 40):
         for end in range(0, len(text) + step, step):
             snapshot = message([*content[:-1], {"type": "text", "text": text[:end]}])
             view.on_event(SimpleNamespace(type="content_block_delta"), lambda snapshot=snapshot: snapshot)
-        view.finish(snapshot, "claude-sonnet-5-5 · end_turn")
-    return captured, markdown_of(snapshot)
+        if finish:
+            view.finish(snapshot, "claude-sonnet-5-5 · end_turn")
+    return captured, markdown_of(snapshot), view
 
 
-@pytest.mark.parametrize("mode", ["display", "widget"])
-def test_the_answer_ends_whole_in_one_output_and_the_others_are_empty(shell, mode):
-    captured, answer = stream(mode, [THINKING, {"type": "text", "text": ANSWER}])
+FINAL = "claude-sonnet-5-5 · end_turn"
+
+
+def final_bundle(answer: str) -> dict[str, str]:
+    return {"text/markdown": f"{answer}\n\n<sub>{FINAL}</sub>", "text/plain": f"{answer}\n\n{FINAL}"}
+
+
+def test_display_mode_ends_whole_in_one_output_and_the_others_are_empty(shell):
+    captured, answer, _ = stream("display", [THINKING, {"type": "text", "text": ANSWER}])
     shown = [data for data in output_area(captured.outputs) if data.get("text/markdown")]
     assert len(output_area(captured.outputs)) >= 3  # the answer streamed in several outputs
-    assert shown == [{"text/markdown": f"{answer}\n\n<sub>claude-sonnet-5-5 · end_turn</sub>",
-                      "text/plain": f"{answer}\n\nclaude-sonnet-5-5 · end_turn"}]
+    assert shown == [final_bundle(answer)]
     assert captured.outputs[-1].data == shown[0]
 
 
+class Widgets:
+    """Every Output widget made while it watches, with each `outputs` it was given (at birth or after)."""
+
+    def __init__(self):
+        self.outputs, self.sent = [], []
+
+    def __enter__(self):
+        ipywidgets.Widget.on_widget_constructed(self._made)
+        return self
+
+    def __exit__(self, *exc):
+        ipywidgets.Widget.on_widget_constructed(None)
+
+    def _made(self, widget):
+        if isinstance(widget, ipywidgets.Output):
+            self.outputs.append(widget)
+            self.sent.append(widget.outputs)
+            widget.observe(lambda change: self.sent.append(change["new"]), "outputs")
+
+
+def markdown_in(widget) -> str:
+    """What a widget shows, read down its tree as a frontend draws it."""
+    if isinstance(widget, ipywidgets.Output):
+        return "\n\n".join(o["data"]["text/markdown"] for o in widget.outputs if o["data"]["text/markdown"])
+    return "\n\n".join(filter(None, (markdown_in(child) for child in widget.children)))
+
+
+def test_widget_mode_streams_into_one_output_of_small_widgets_then_leaves_one_static_bundle(shell):
+    content = [THINKING, {"type": "text", "text": ANSWER}]
+    with Widgets() as widgets:
+        captured, answer, view = stream("widget", content, finish=False)
+    root = view._surface._root
+    (live,) = output_area(captured.outputs)  # one output: the widget tree
+    assert live["application/vnd.jupyter.widget-view+json"]["model_id"] == root.model_id
+    assert live["text/plain"] == "⏳ Asking…"  # what a frontend without widgets shows
+    assert markdown_in(root) == answer  # the whole answer so far, segment after segment
+    assert len(widgets.outputs) >= 3 and all(
+        len(markdown_in(o)) < 2 * AnswerView.SEGMENT for o in widgets.outputs)  # small, however long
+
+    with capture_output() as captured_end:
+        view.finish(message(content), FINAL)
+    (final,) = captured_end.outputs
+    assert final.update and final.data == final_bundle(answer)  # the tree's output becomes the static answer
+    assert output_area([*captured.outputs, final]) == [final_bundle(answer)]
+    assert all(widget.comm is None for widget in [root, *widgets.outputs])  # closed: nothing left live
+
+
+def test_a_long_answer_in_widgets_sends_each_segment_once_and_keeps_each_children_list_short(shell, monkeypatch):
+    monkeypatch.setattr(_WidgetSurface, "FANOUT", 4)
+    with Widgets() as widgets:
+        captured, answer, view = stream("widget", [{"type": "text", "text": "\n\n".join([ANSWER] * 8)}],
+                                        step=400, finish=False)
+    sent = sum(len(o["data"]["text/markdown"]) for outputs in widgets.sent for o in outputs)
+    assert sent < 4 * len(answer)  # each widget's content, not the answer so far
+    surface = view._surface
+    groups = surface._root.children
+    assert len(surface._outputs) > 2 * surface.FANOUT  # a long answer: many segments
+    assert all(len(group.children) <= surface.FANOUT for group in groups)
+    assert len(groups) == -(-len(surface._outputs) // surface.FANOUT)
+    assert markdown_in(surface._root) == answer
+    assert len(output_area(captured.outputs)) == 1
+
+
 def test_while_streaming_each_update_sends_what_changed_not_the_answer_so_far(shell):
-    captured, answer = stream("display", [{"type": "text", "text": ANSWER}], step=400)
+    captured, answer, _ = stream("display", [{"type": "text", "text": ANSWER}], step=400)
     *live, _ = captured.outputs
     sent = sum(len(output.data.get("text/markdown", "")) for output in live)
     longest = max(len(output.data.get("text/markdown", "")) for output in live)
@@ -101,7 +170,7 @@ def test_while_streaming_each_update_sends_what_changed_not_the_answer_so_far(sh
 
 
 def test_a_long_answer_never_takes_more_outputs_than_a_notebook_shows(shell):
-    captured, _ = stream("display", [{"type": "text", "text": "\n\n".join([ANSWER] * 40)}], step=4000)
+    captured, _, _ = stream("display", [{"type": "text", "text": "\n\n".join([ANSWER] * 40)}], step=4000)
     assert len(output_area(captured.outputs)) <= AnswerView.OUTPUTS
 
 
@@ -113,3 +182,18 @@ def test_a_status_takes_back_what_the_round_showed(shell):
         view.status("⏳ retrying in 2 s…")
     shown = [data["text/markdown"] for data in output_area(captured.outputs) if data.get("text/markdown")]
     assert shown == ["⏳ retrying in 2 s…"]
+
+
+def test_a_status_takes_back_what_the_round_showed_in_its_widgets(shell):
+    with capture_output():
+        view = AnswerView("widget", "⏳ Asking…", interval=0)
+        view.add_round("🔧 a finished tool round")
+        for end in range(0, len(ANSWER), 200):
+            partial = message([{"type": "text", "text": ANSWER[:end]}])
+            view.on_event(SimpleNamespace(type="content_block_delta"), lambda partial=partial: partial)
+        widgets = view._surface._outputs
+        assert len(widgets) >= 3
+        view.status("⏳ retrying in 2 s…")
+    root = view._surface._root
+    assert markdown_in(root) == "🔧 a finished tool round\n\n⏳ retrying in 2 s…"
+    assert [o.comm is None for o in widgets] == [False, False] + [True] * (len(widgets) - 2)
