@@ -90,15 +90,16 @@ class _DisplaySurface:
 
 
 class _WidgetSurface:
-    """One output holding a widget tree: an `ipywidgets.Output` per sealed segment, and the tail's, below.
+    """One output holding a widget tree: an `ipywidgets.Output` per sealed segment, and the tail's below.
 
-    Widgets sync per widget, so a new segment costs its own content once and a short `children` list
-    (the model ids of one group: groups of `FANOUT` keep that list small however long the answer), and
-    an update re-sends only the tail. Being one output, it is not cut short by the 50 outputs a notebook
-    shows per cell, so segments need not grow. All the widgets share one `Layout` (each would make its own).
+    Widgets sync one by one, so a segment's content is sent once, and an update re-sends only the tail.
+    The Outputs come in groups of `FANOUT`, made empty all at once in a `VBox`, and are filled in turn:
+    moving the tail on to the next one sends no `children` list (only a new group does, to the root, a
+    list of groups). Being one output, the tree is not cut short by the 50 outputs a notebook shows per
+    cell, so segments need not grow. The widgets share one `Layout` (each would make its own).
     """
 
-    FANOUT = 32
+    FANOUT = 8
     outputs_limited = False
 
     def __init__(self, first: dict[str, str]):
@@ -106,79 +107,64 @@ class _WidgetSurface:
 
         self._widgets = ipywidgets
         self._layout = ipywidgets.Layout()
-        self._outputs = [self._output(first)]
-        self._groups = [self._box(self._outputs)]
-        self._root = self._box(self._groups)
+        self._outputs: list[Any] = []
+        self._groups: list[Any] = []
+        self._root = ipywidgets.VBox(layout=self._layout)
+        self._tail = 0  # which Output is the tail
+        self._grow()
+        self._draw(first)
         # A frontend without the widget manager shows text/plain: the status, not "VBox(...)".
         self._handle = display({**self._root._repr_mimebundle_(), "text/plain": first.get("text/plain", "…")},
                                raw=True, display_id=True)
-        self._sealed = False  # the last Output is a sealed segment: the next tail opens a new one
+        self._sealed = False  # the tail's Output holds a sealed segment: the next tail moves on
 
     def show(self, data: dict[str, str]) -> None:
         """Draw `data` as the tail."""
         if self._sealed:
-            self._append(self._output(data))
-            self._sealed = False
-        else:
-            self._draw(self._outputs[-1], data)
+            self._move_on()
+        self._draw(data)
 
     def seal(self, data: dict[str, str]) -> None:
         """Draw `data` in place of the tail, for good: it changes no more until the end."""
-        if self._sealed:
-            self._append(self._output(data))
-        else:
-            self._draw(self._outputs[-1], data)
+        self.show(data)
         self._sealed = True
 
     def mark(self) -> int:
         """Where the next thing drawn goes, for `rewind`."""
-        return len(self._outputs) - (0 if self._sealed else 1)
+        return self._tail + self._sealed
 
     def rewind(self, mark: int) -> None:
-        """Take back what was drawn since `mark`: the Output there becomes the tail, those after it go."""
-        if mark >= len(self._outputs) or (mark == len(self._outputs) - 1 and not self._sealed):
+        """Take back what was drawn since `mark`: the Output there becomes the tail, those after it empty."""
+        if mark > self._tail or (mark == self._tail and not self._sealed):
             return  # nothing drawn since, or only the tail
-        dropped = self._outputs[mark + 1 :]
-        del self._outputs[mark + 1 :]
-        groups = -(-len(self._outputs) // self.FANOUT)
-        for group in self._groups[groups:]:
-            group.close()
-        del self._groups[groups:]
-        self._root.children = tuple(self._groups)
-        self._groups[-1].children = tuple(self._outputs[(groups - 1) * self.FANOUT :])
-        for output in dropped:
-            output.close()
+        for output in self._outputs[mark + 1 : self._tail + 1]:
+            output.outputs = ()
+        self._tail = mark
         self._sealed = False
 
     def delta(self, text: str) -> None:
         pass
 
     def final(self, data: dict[str, str], footer: str) -> None:
-        """The static bundle replaces the widgets in the output (and the saved notebook); they are closed."""
+        """The static bundle replaces the tree in the output (and the saved notebook); the widgets close."""
         self._handle.update(data, raw=True)
         for widget in (*self._outputs, *self._groups, self._root, self._layout):
             widget.close()
 
-    def _append(self, output: Any) -> None:
-        self._outputs.append(output)
-        if len(self._groups[-1].children) < self.FANOUT:
-            self._groups[-1].children += (output,)
-        else:
-            self._groups.append(self._box([output]))
-            self._root.children += (self._groups[-1],)
+    def _move_on(self) -> None:
+        self._tail += 1
+        self._sealed = False
+        if self._tail == len(self._outputs):
+            self._grow()
 
-    def _output(self, data: dict[str, str]) -> Any:
-        return self._widgets.Output(layout=self._layout, outputs=self._outputs_of(data))
+    def _grow(self) -> None:
+        outputs = [self._widgets.Output(layout=self._layout) for _ in range(self.FANOUT)]
+        self._outputs += outputs
+        self._groups.append(self._widgets.VBox(outputs, layout=self._layout))
+        self._root.children += (self._groups[-1],)
 
-    def _box(self, children: list[Any]) -> Any:
-        return self._widgets.VBox(children, layout=self._layout)
-
-    def _draw(self, output: Any, data: dict[str, str]) -> None:
-        output.outputs = self._outputs_of(data)
-
-    @staticmethod
-    def _outputs_of(data: dict[str, str]) -> tuple[dict[str, Any], ...]:
-        return ({"output_type": "display_data", "data": data, "metadata": {}},)
+    def _draw(self, data: dict[str, str]) -> None:
+        self._outputs[self._tail].outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
 
 
 class _TextSurface:
