@@ -7,8 +7,8 @@ throttled (jupyter_server drops iopub messages past ~1000/s, and what gets lost 
 answer). With widgets the column is a widget tree in one output; without, display handles, one output
 each. The final state is always drawn, as one static markdown bundle, with text/plain, in the last
 output (the others emptied; with widgets, in place of the tree), which a saved, nbconvert-ed or
-nbclient-executed notebook keeps. Nothing
-here may lose the answer: if a live surface fails, updates stop and the final text is printed instead.
+nbclient-executed notebook keeps. Nothing here may lose the answer: if a live surface fails, updates
+stop and the final text is printed instead.
 """
 
 from __future__ import annotations
@@ -202,7 +202,8 @@ class AnswerView:
 
     # Finished blocks gather in the tail's output until they reach this many characters, then they are
     # sealed in it and the tail moves on to a new output: small enough that re-sending them with each
-    # update costs little, large enough that an answer takes few outputs.
+    # update costs little, large enough that an answer takes few outputs (or widgets: each costs ~1.6 kB
+    # of iopub to open and close).
     SEGMENT = 1600
     # JupyterLab and Notebook 7 render only the first 50 outputs of a cell (`maxNumberOutputs`), hiding
     # the rest behind "Show more outputs". So where each segment is an output of its own (display mode;
