@@ -1,4 +1,4 @@
-"""A real Jupyter server, a headless Chromium and a notebook open in it, for tests/test_browser.py."""
+"""A real Jupyter server, a headless Chromium and a notebook open in it, for the browser tests."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -217,3 +219,28 @@ class NotebookPage:
 
     def close(self) -> None:
         self.page.close()
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@contextmanager
+def open_notebook(browser: Browser, frontend: Frontend, home: Path, name: str, cells: Sequence[str],
+                  files: Mapping[str, str] = {}) -> Iterator[NotebookPage]:
+    """A server for `frontend` in `home` holding notebook `name` (these code `cells`) and `files`, open in a tab."""
+    with JupyterServer(frontend, home) as server:
+        kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells],
+                                            metadata={"kernelspec": kernelspec})
+        nbformat.write(notebook, server.root / name)
+        for file, text in files.items():
+            (server.root / file).write_text(text)
+        page = NotebookPage(browser, server, name, len(cells))
+        yield page
+        page.close()
+        server.shut_down_kernels()

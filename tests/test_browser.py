@@ -11,8 +11,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser_support import FRONTENDS, JupyterServer, NotebookPage, launch_chromium, poll
-from playwright.sync_api import expect, sync_playwright
+from browser_support import FRONTENDS, chromium, open_notebook, poll
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -71,23 +71,15 @@ EXPECT_TIMEOUT = 30_000
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module", params=FRONTENDS, ids=lambda frontend: frontend.name)
 def notebook(request, browser, tmp_path_factory):
-    with JupyterServer(request.param, tmp_path_factory.mktemp(request.param.name)) as server:
-        kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-        nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernelspec}),
-                       server.root / "claude.ipynb")
-        (server.root / "shaped.md").write_text(SHAPED)
-        page = NotebookPage(browser, server, "claude.ipynb", len(CELLS))
+    home = tmp_path_factory.mktemp(request.param.name)
+    with open_notebook(browser, request.param, home, "claude.ipynb", CELLS, {"shaped.md": SHAPED}) as page:
         yield page
-        page.close()
 
 
 @pytest.fixture(scope="module")

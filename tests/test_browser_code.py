@@ -11,8 +11,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser_support import FRONTENDS, JupyterServer, NotebookPage, launch_chromium, poll
-from playwright.sync_api import expect, sync_playwright
+from browser_support import FRONTENDS, NotebookPage, chromium, open_notebook, poll
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -34,23 +34,15 @@ SETUP, MAGIC, LAST = range(len(CELLS))
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module", params=FRONTENDS, ids=lambda frontend: frontend.name)
 def notebook(request, browser, tmp_path_factory):
-    with JupyterServer(request.param, tmp_path_factory.mktemp(request.param.name)) as server:
-        kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-        nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernelspec}),
-                       server.root / "code.ipynb")
-        page = NotebookPage(browser, server, "code.ipynb", len(CELLS))
+    with open_notebook(browser, request.param, tmp_path_factory.mktemp(request.param.name), "code.ipynb",
+                       CELLS) as page:
         yield page
-        page.close()
-        server.shut_down_kernels()
 
 
 def source_of(notebook: NotebookPage, index: int) -> str:
