@@ -1,7 +1,7 @@
 from types import SimpleNamespace
 
 import ipywidgets
-from answers import message
+from answers import message, shaped
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -26,30 +26,7 @@ def test_an_empty_block_start_does_not_hold_back_the_first_delta():
     assert [s["text/markdown"] for s in shown] == ["Hello"]
 
 
-# A heading, a list whose items are apart, a table and a code fence holding blank lines, long enough to
-# fill several segments.
-SECTION = """\
-## Step {n}
-
-Read the file in chunks of {n}000 rows, checking each against the schema as it comes.
-
-1. Open it.
-
-2. Read a chunk.
-
-   A bad chunk is kept aside.
-
-| step | rows |
-|---|---:|
-| read | {n}0 |
-
-```python
-def load(path):
-
-    return path
-```
-"""
-ANSWER = "\n".join(SECTION.format(n=n) for n in range(1, 25)) + "\nThe end."
+ANSWER = shaped(24) + "\nThe end."
 THINKING = {"type": "thinking", "thinking": "First the loading, then the checks.", "signature": "s"}
 
 

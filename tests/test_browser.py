@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from answers import shaped
 from browser_support import FRONTENDS, chromium, open_notebook, poll
 from playwright.sync_api import expect
 
@@ -39,32 +40,8 @@ CELLS = [
     "%%claude\nShow me every kind of block.",
 ]
 SETUP, ASK, USAGE, QUEUE_LONG, ASK_LONG, QUEUE_SHAPED, ASK_SHAPED = range(len(CELLS))
-# A heading, a list whose items are apart (one continued after a blank line), a table and a code fence
-# holding blank lines, repeated so that the answer streams in several outputs.
 SECTIONS = 6
-SHAPED = "\n".join(f"""\
-## Part {n}
-
-Read the file in chunks of {n}000 rows, checking each chunk against the schema as it arrives.
-
-1. Open it.
-
-2. Read a chunk.
-
-   A bad chunk is kept aside.
-
-3. Concatenate.
-
-| step | rows |
-|---|---:|
-| read | {n}0 |
-
-```python
-def load(path):
-
-    return path
-```
-""" for n in range(1, SECTIONS + 1)) + "\nTHE-SHAPED-END."
+SHAPED = shaped(SECTIONS) + "\nTHE-SHAPED-END."
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 EXPECT_TIMEOUT = 30_000
 
