@@ -5,9 +5,9 @@ once and never again, and below them the tail, the one output that updates (only
 costs what changed, not the answer so far — blocks.py says where markdown can be cut). Live updates are
 throttled (jupyter_server drops iopub messages past ~1000/s, and what gets lost is the end of the
 answer). With widgets the column is a widget tree in one output; without, display handles, one output
-each. The final state is always drawn, as one static markdown bundle, with text/plain, in the last
-output (the others emptied; with widgets, in place of the tree), which a saved, nbconvert-ed or
-nbclient-executed notebook keeps. Nothing here may lose the answer: if a live surface fails, updates
+each. The final state is always drawn, as one static markdown bundle in the last output (the others
+emptied; with widgets, in place of the tree), which a saved, nbconvert-ed or nbclient-executed notebook
+keeps; its text/plain, for frontends that show no markdown, is the answer up to `PLAIN` characters. Nothing here may lose the answer: if a live surface fails, updates
 stop and the final text is printed instead.
 """
 
@@ -25,6 +25,10 @@ from .markdown import bundle, close_fences, markdown_of
 from .throttle import Throttle
 
 MODES = ("auto", "widget", "display", "text")
+# The final bundle's text/plain holds the answer up to this many characters, then says where the rest is:
+# a whole second copy would double what a long answer's last message costs (and the rest of it together,
+# on the wire). The markdown beside it is the whole answer.
+PLAIN = 4000
 # What an output taken back shows: nothing (markdown, like every other state of the answer's outputs).
 _EMPTY = {"text/markdown": ""}
 
@@ -204,10 +208,10 @@ class AnswerView:
     # sealed in it and the tail moves on to a new output: small enough that re-sending them with each
     # update costs little, large enough that an answer takes few outputs (or widgets: each costs ~1.6 kB
     # of iopub to open and close).
-    SEGMENT = 1600
+    SEGMENT = 1000
     # JupyterLab and Notebook 7 render only the first 50 outputs of a cell (`maxNumberOutputs`), hiding
     # the rest behind "Show more outputs". So where each segment is an output of its own (display mode;
-    # widgets are all one output), past the first 30 segments (48 kB) a segment is 35 % of what is sealed
+    # widgets are all one output), past the first 30 segments (~30 kB) a segment is 35 % of what is sealed
     # before it (10 more reach 1 MB), and past 40 outputs the tail keeps what would have been sealed: a
     # long answer costs more per update than a short one, but always shows whole.
     FLAT = 30
@@ -259,10 +263,10 @@ class AnswerView:
     def finish(self, message: Any | None, footer: str, appendix: str = "") -> None:
         answer = self._join(self.done, close_fences(markdown_of(message)) if message is not None else "")
         markdown = self._join(answer, f"<sub>{footer}</sub>", appendix)
-        data = {"text/markdown": markdown, "text/plain": self._join(answer, footer, appendix)}
+        data = {"text/markdown": markdown, "text/plain": self._join(_plain(answer), footer, appendix)}
         if self._surface is not None and self._guard(lambda: self._surface.final(data, footer)):
             return
-        print(data["text/plain"])
+        print(self._join(answer, footer, appendix))
 
     def _start_round(self) -> None:
         self._cutter = Cutter()
@@ -312,6 +316,14 @@ class AnswerView:
                 print(f"(claude_magic: live display failed: {exc!r}; showing the answer as text)", file=sys.stderr)
             self._surface = None
             return False
+
+
+def _plain(answer: str) -> str:
+    """The answer for a frontend that shows no markdown: whole, or its first `PLAIN` characters and a note."""
+    if len(answer) <= PLAIN:
+        return answer
+    cut = answer.rfind("\n", 0, PLAIN) + 1 or PLAIN
+    return f"{answer[:cut]}… ({len(answer) - cut:,} more characters: the whole answer is this output's markdown)"
 
 
 def _shows_something(event: Any) -> bool:

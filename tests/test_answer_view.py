@@ -5,7 +5,7 @@ from answers import message, shaped
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from claude_magic.answer_view import AnswerView, _WidgetSurface, pick_mode
+from claude_magic.answer_view import PLAIN, AnswerView, _WidgetSurface, pick_mode
 from claude_magic.markdown import markdown_of
 
 
@@ -60,7 +60,22 @@ FINAL = "claude-sonnet-5-5 · end_turn"
 
 
 def final_bundle(answer: str) -> dict[str, str]:
-    return {"text/markdown": f"{answer}\n\n<sub>{FINAL}</sub>", "text/plain": f"{answer}\n\n{FINAL}"}
+    """The static answer: the whole of it in markdown; in text/plain its first ~4,000 characters (PLAIN)."""
+    cut = answer.rfind("\n", 0, PLAIN) + 1
+    rest = f"… ({len(answer) - cut:,} more characters: the whole answer is this output's markdown)"
+    plain = answer if len(answer) <= PLAIN else answer[:cut] + rest
+    return {"text/markdown": f"{answer}\n\n<sub>{FINAL}</sub>", "text/plain": f"{plain}\n\n{FINAL}"}
+
+
+def test_the_final_text_plain_is_the_whole_answer_when_short_and_its_start_when_long(shell):
+    long = final_bundle(ANSWER)["text/plain"]
+    assert len(ANSWER) > PLAIN and long.startswith(ANSWER[:3000]) and len(long) < PLAIN + 200
+    assert f"{len(ANSWER) - len(long.split('…')[0]):,} more characters" in long and long.endswith(FINAL)
+    for answer in ("Short.", ANSWER):
+        with capture_output() as captured:
+            AnswerView("display", "⏳").finish(message([{"type": "text", "text": answer}]), FINAL)
+        assert output_area(captured.outputs)[-1] == final_bundle(answer)
+    assert final_bundle("Short.")["text/plain"] == f"Short.\n\n{FINAL}"
 
 
 def test_display_mode_ends_whole_in_one_output_and_the_others_are_empty(shell):
