@@ -78,6 +78,17 @@ def test_the_final_text_plain_is_the_whole_answer_when_short_and_its_start_when_
     assert final_bundle("Short.")["text/plain"] == f"Short.\n\n{FINAL}"
 
 
+def test_when_the_display_fails_at_the_end_the_whole_long_answer_is_printed(shell):
+    def broken(data, footer):
+        raise RuntimeError("frontend exploded")
+
+    with capture_output() as captured:
+        view = AnswerView("display", "⏳")
+        view._surface.final = broken
+        view.finish(message([{"type": "text", "text": ANSWER}]), FINAL)
+    assert f"{ANSWER}\n\n{FINAL}" in captured.stdout and "live display failed" in captured.stderr
+
+
 def test_display_mode_ends_whole_in_one_output_and_the_others_are_empty(shell):
     captured, answer, _ = stream("display", [THINKING, {"type": "text", "text": ANSWER}])
     shown = [data for data in output_area(captured.outputs) if data.get("text/markdown")]
