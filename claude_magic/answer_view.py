@@ -7,8 +7,9 @@ throttled (jupyter_server drops iopub messages past ~1000/s, and what gets lost 
 answer). With widgets the column is a widget tree in one output; without, display handles, one output
 each. The final state is always drawn, as one static markdown bundle in the last output (the others
 emptied; with widgets, in place of the tree), which a saved, nbconvert-ed or nbclient-executed notebook
-keeps; its text/plain, for frontends that show no markdown, is the answer up to `PLAIN` characters. Nothing here may lose the answer: if a live surface fails, updates
-stop and the final text is printed instead.
+keeps; its text/plain, for frontends that show no markdown, is the answer up to `PLAIN` characters.
+Nothing here may lose the answer: if a live surface fails, updates stop and the whole final text is
+printed instead.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from .throttle import Throttle
 
 MODES = ("auto", "widget", "display", "text")
 # The final bundle's text/plain holds the answer up to this many characters, then says where the rest is:
-# a whole second copy would double what a long answer's last message costs (and the rest of it together,
-# on the wire). The markdown beside it is the whole answer.
+# a whole second copy would make a long answer's last message twice its size, and frontends that show
+# markdown never read it. The markdown beside it is the whole answer.
 PLAIN = 4000
 # What an output taken back shows: nothing (markdown, like every other state of the answer's outputs).
 _EMPTY = {"text/markdown": ""}
