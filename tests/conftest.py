@@ -68,6 +68,15 @@ def error_text(captured) -> str:
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the browser tests (imported here only when one asks for it)."""
+    from browser_support import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="session")
 def shell():
     return InteractiveShell.instance()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from answers import shaped
-from browser_support import FRONTENDS, chromium, open_notebook, poll
+from browser_support import FRONTENDS, open_notebook, poll
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -44,12 +44,6 @@ SECTIONS = 6
 SHAPED = shaped(SECTIONS) + "\nTHE-SHAPED-END."
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 EXPECT_TIMEOUT = 30_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module", params=FRONTENDS, ids=lambda frontend: frontend.name)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser_support import FRONTENDS, NotebookPage, chromium, open_notebook, poll
+from browser_support import FRONTENDS, NotebookPage, open_notebook, poll
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -30,12 +30,6 @@ CELLS = [
     AFTER,
 ]
 SETUP, MAGIC, LAST = range(len(CELLS))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module", params=FRONTENDS, ids=lambda frontend: frontend.name)
