@@ -67,9 +67,13 @@ def error_text(captured) -> str:
     return ANSI.sub("", captured.stdout + captured.stderr)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the browser tests (imported here only when one asks for it)."""
+    """A headless Chromium for a module of browser tests (imported here only when one asks for it).
+
+    Per module, not per session: Playwright's sync API keeps an event loop running while it is open,
+    and the tests after it need `asyncio.run`.
+    """
     from browser_support import chromium
 
     with chromium() as browser:
