@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import Notebook, error_text
 
-from claude_magic import persistence
+from claude_magic import persistence, stores
 from claude_magic.simulator import Reply
 
 
@@ -156,7 +156,7 @@ PAIR = '[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}
         (CHAT % ('"x"', PAIR, "[]"), "do not account for all 2 messages"),
         (CHAT % ('""', "[]", "[]"), "non-empty name"),
         (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": "lots"}]'), "usage: must be an object"),
-        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": -1}}]'), "cannot be negative"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": -1}}]'), "input_tokens: -1 is not a count the API gives"),
         (CHAT % ('"x"', PAIR, '[{"turns": 2, "model": 5}]'), "model: must be text or null"),
         (CHAT % ('"x"', "{}", "[]"), "needs lists of messages and exchanges"),
         (b"\xff\xfe not utf-8", "is not UTF-8"),
@@ -177,10 +177,10 @@ def test_a_broken_or_foreign_file_is_one_line_and_leaves_the_chat_untouched(nb, 
 
 
 def test_a_huge_file_is_refused_before_reading(nb, folder, monkeypatch):
-    monkeypatch.setattr(persistence, "MAX_BYTES", 10)
+    monkeypatch.setattr(stores, "MAX_BYTES", 10)
     (folder / "big.json").write_text(" " * 100)
     _, captured = nb.run("%claude load big.json")
-    assert "too large to be a saved chat" in error_text(captured)
+    assert "big.json is 100 bytes, too large to be a claude_magic chat file" in error_text(captured)
 
 
 def test_a_folder_or_unwritable_path_is_one_line_and_writes_nothing(nb, folder):
@@ -201,7 +201,7 @@ def test_a_folder_or_unwritable_path_is_one_line_and_writes_nothing(nb, folder):
         if os.access(locked, os.W_OK):
             pytest.skip("running as a user who can write anywhere")
         _, captured = nb.run("%claude save locked/chat.json")
-        assert "Cannot write locked/chat.json (Permission denied)" in error_text(captured)
+        assert "locked/chat.json cannot be written (Permission denied)" in error_text(captured)
     finally:
         locked.chmod(0o700)
     assert list(locked.iterdir()) == []
@@ -236,7 +236,7 @@ def test_a_failed_write_keeps_the_old_file_whole_and_leaves_no_litter(nb, folder
     nb.sim.queue(Reply.text("Third."))
     nb.run("%%claude\nOne more")
     _, captured = nb.run("%claude save")
-    assert "Cannot write default.claude.json (No space left on device)" in error_text(captured)
+    assert "default.claude.json cannot be written (No space left on device)" in error_text(captured)
     assert (folder / "default.claude.json").read_text() == saved
     assert [p.name for p in folder.iterdir()] == ["default.claude.json"]
 
@@ -306,8 +306,8 @@ def test_export_ipynb_is_a_notebook_of_claude_cells_with_their_answers(nb, folde
     sources = [cell.source for cell in notebook.cells]
     assert sources == [
         "%load_ext claude_magic",
-        "%%claude --chat geo -m claude-sonnet-5-5\nCapital of France?",
-        "%%claude --chat geo --no-interp -m claude-sonnet-5-5\nHow do I write {x} in an f-string?",
+        "%%claude --chat=geo --model=claude-sonnet-5-5\nCapital of France?",
+        "%%claude --chat=geo --no-interp --model=claude-sonnet-5-5\nHow do I write {x} in an f-string?",
     ]
     (output,) = notebook.cells[1].outputs
     assert output.data["text/markdown"].startswith("**Paris.**\n\n<sub>claude-sonnet-5-5 · ")
