@@ -124,9 +124,7 @@ def read(path: Path) -> list[Chat]:
     if is_dir(path):
         raise BadInput(f"{path} is a folder with no saved chat of that name: give the file's path.")
     text = CHATS.read(path, missing=f"No saved chat at {path}: save one with `%claude save`, or give its path.")
-    chats = loads(text, path)
-    stores.took(path)
-    return chats
+    return loads(text, path)
 
 
 def offer(folder: str) -> str | None:
@@ -185,6 +183,7 @@ def restore(conversations: Any, chats: list[tuple[Chat, Path]], *, replace: bool
 
     A chat that already has exchanges is only replaced or appended to when asked; appended exchanges
     lose cell ids the chat already uses, so re-running those cells still replaces their own exchange.
+    A file loaded is this kernel's to write from then on (see `stores.took`).
     """
     current = {chat.name: chat for chat in conversations}
     names = [chat.name for chat, _ in chats]
@@ -209,6 +208,7 @@ def restore(conversations: Any, chats: list[tuple[Chat, Path]], *, replace: bool
         model = chat.exchanges[-1].model if chat.exchanges else None
         asked = f", last asked with `{model}`" if model else ""
         told.append(f"{len(chat.exchanges)} exchange(s) {verb} chat {chat.name!r} from {where}{asked}.")
+        stores.took(where)  # loaded, so this kernel's to write again (until another kernel writes it)
     return told
 
 
@@ -220,7 +220,7 @@ def autosave(conversations: Any, name: str, folder: str) -> None:
     """Write chat `name` to its default file; a chat that was reset leaves an empty one (nothing to offer)."""
     chat = next((chat for chat in conversations if chat.name == name), Chat(name))
     path = target(None, folder, name)
-    if not chat.exchanges and not (path.exists() and stores.is_ours(path)):
+    if not chat.exchanges and not (stores.where(path).exists() and stores.is_ours(stores.where(path))):
         return
     try:
         _, beside = write_chats([chat], path)

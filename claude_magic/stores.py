@@ -164,6 +164,11 @@ def took(path: Path) -> None:
     _moved.pop(_key(path), None)
 
 
+def where(path: Path) -> Path:
+    """Where this kernel writes what belongs at `path`: beside it, if it turned out to be another kernel's."""
+    return _moved.get(_key(path), path)
+
+
 def is_ours(path: Path) -> bool:
     """Missing, or the very version this kernel last wrote or loaded."""
     try:
@@ -180,7 +185,7 @@ def write_own(store: Store, path: Path, text: str, what: str) -> tuple[Path, str
     Returns where it went and, the first time it goes beside `path`, the line saying so (`what` names
     what is being written: "chat 'default'").
     """
-    start = _moved.get(_key(path), path)
+    start = where(path)
     for candidate in [start, *(_beside(path, number) for number in range(2, _ATTEMPTS))]:
         if candidate != start and candidate == path:
             continue
