@@ -80,7 +80,7 @@ def _check_block(block: Any, role: str, at: str) -> None:
         raise ValueError(f"{at}: a content block must be an object with a type")
     server_result = role == "assistant" and kind.endswith("_tool_result")
     if kind not in (_USER if role == "user" else _ASSISTANT) and not server_result:
-        raise ValueError(f"{at}: the API takes no {kind[:40]!r} block in a {role} turn")
+        raise ValueError(f"{at}: the API takes no {kind[:40]!r} block in {role} turns")
     if "cache_control" in block and not isinstance(block["cache_control"], dict):
         raise ValueError(f"{at}: cache_control must be an object")
     if kind == "text":

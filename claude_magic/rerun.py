@@ -113,12 +113,13 @@ def cells_for(exchange: Exchange, chat: str, number: int, folder: str) -> tuple[
         words.append(f"--schema={asked['schema']}")
     if asked.get("out"):
         words.append(f"--out={asked['out']}")
+    cells = ["\n".join(before)] if before else []
     missing = asked.get("missing") or _unrecorded(exchange)
     if missing:
         line = (f"Exchange {number} of chat {chat!r} cannot be asked again as it was ({missing}): the cell below "
                 "would ask something else. Edit it to give what it needs, then delete this cell.")
-        before.append(f"from claude_magic.errors import BadInput\n\nraise BadInput({line!r})")
-    return before, f"%%claude {' '.join(words)}".rstrip() + f"\n{prompt}"
+        cells.append(f"from claude_magic.errors import BadInput\n\nraise BadInput({line!r})")
+    return cells, f"%%claude {' '.join(words)}".rstrip() + f"\n{prompt}"
 
 
 def _unrecorded(exchange: Exchange) -> str | None:

@@ -160,6 +160,29 @@ PAIR = '[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}
         (CHAT % ('"x"', PAIR, '[{"turns": 2, "model": 5}]'), "model: must be text or null"),
         (CHAT % ('"x"', "{}", "[]"), "needs lists of messages and exchanges"),
         (b"\xff\xfe not utf-8", "is not UTF-8"),
+        # JSON nested 10^5 deep: refused, not a RecursionError
+        ("[" * 100_000, "bad.json is JSON nested far too deeply to be one"),
+        ('{"format": "claude_magic.chats", "version": 1, "chats": ' + "[" * 500 + "]" * 500 + "}",
+         "nested more than 64 levels deep"),
+        # what the API would refuse in every later cell (a 400): refused on load instead
+        (CHAT % ('"x"', '[{"role": "user", "content": ""}, {"role": "assistant", "content": "b"}]', '[{"turns": 2}]'),
+         "message 1: empty content, which the API refuses"),
+        (CHAT % ('"x"', '[{"role": "user", "content": "a"}, {"role": "assistant", "content": []}]', '[{"turns": 2}]'),
+         "message 2: content must be non-empty text or a non-empty list of blocks"),
+        (CHAT % ('"x"', '[{"role": "user", "content": [{"type": "text", "text": " "}]}, '
+                 '{"role": "assistant", "content": "b"}]', '[{"turns": 2}]'), "text.text must be non-empty text"),
+        (CHAT % ('"x"', '[{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "image", '
+                 '"source": {"type": "base64"}}]}]', '[{"turns": 2}]'), "the API takes no 'image' block in assistant turns"),
+        (CHAT % ('"x"', '[{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "tool_use", '
+                 '"id": "t1", "name": "f", "input": {}}]}]', '[{"turns": 2}]'), "tool call 't1' has no result"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": 1000000000000000}}]'),
+         "input_tokens: 1,000,000,000,000,000 is not a count the API gives"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": 900000, "output_tokens": 900000}}]'),
+         "tokens in all: 1,800,000 is not a count the API gives"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": true}}]'), "must be a whole number"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "system": "  "}]'), "an empty system prompt"),
+        (CHAT % ('"a\\nb"', PAIR, '[{"turns": 2}]'), "chat name 'a\\nb': holds a line break"),
+        (CHAT % ('"' + "n" * 500 + '"', PAIR, '[{"turns": 2}]'), "more than the 200 a name may have"),
     ],
 )
 def test_a_broken_or_foreign_file_is_one_line_and_leaves_the_chat_untouched(nb, folder, content, expected):
@@ -171,9 +194,21 @@ def test_a_broken_or_foreign_file_is_one_line_and_leaves_the_chat_untouched(nb, 
         (folder / "bad.json").write_text(content)
     result, captured = nb.run("%claude load bad.json --replace")
     shown = error_text(captured)
-    assert expected in shown and "Traceback" not in shown and len(shown.strip().splitlines()) == 1
+    assert expected in shown and "Traceback" not in shown and len(shown.strip().splitlines()) == 1, shown
     assert result.error_in_exec is not None
     assert nb.session.conversations["default"].messages() == before
+    assert [chat.name for chat in nb.session.conversations] == ["default"]  # nothing loaded
+
+
+def test_after_a_refused_chat_file_the_next_cell_is_answered(nb, folder):
+    two_exchanges(nb)
+    (folder / "bad.json").write_text(CHAT % ('"default"', '[{"role": "user", "content": ""}, '
+                                             '{"role": "assistant", "content": "b"}]', '[{"turns": 2}]'))
+    nb.run("%claude load bad.json --replace")
+    nb.sim.queue(Reply.text("Still here."))
+    result, captured = nb.run("%%claude\nAnd its river?")
+    assert result.error_in_exec is None, error_text(captured)
+    assert user_prompts(nb.requests[-1]) == ["Capital of France?", "Its population?", "And its river?"]
 
 
 def test_a_huge_file_is_refused_before_reading(nb, folder, monkeypatch):
