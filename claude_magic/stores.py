@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,12 +130,12 @@ def writer() -> dict[str, Any]:
 
 
 def _kernel_id() -> str:
-    try:  # a Jupyter kernel's id is in its connection file's name: kernel-<id>.json
-        from ipykernel.connect import get_connection_file
-
-        return Path(get_connection_file()).stem.removeprefix("kernel-")
-    except Exception:  # noqa: BLE001 - terminal IPython, nbclient without ipykernel, a plain script
-        return PROCESS
+    """A Jupyter kernel's id (the name of the connection file it was started with), else this process's."""
+    for argument in sys.argv:
+        name = os.path.basename(argument)
+        if name.startswith("kernel-") and name.endswith(".json"):
+            return name.removeprefix("kernel-").removesuffix(".json")
+    return PROCESS
 
 
 # --- whose a chat file is ------------------------------------------------------------------------------------
