@@ -226,6 +226,7 @@ def _whose(path: Path) -> str:
         found = None
     if not isinstance(found, dict) or not isinstance(found.get("pid"), int):
         return "a chat this kernel did not write"
-    host = f" on {found['host']}" if isinstance(found.get("host"), str) and found["host"] != socket.gethostname() \
-        else ""
+    host = found.get("host")
+    shown = isinstance(host, str) and host.isprintable() and len(host) <= 100 and host != socket.gethostname()
+    host = f" on {host}" if shown else ""
     return f"another kernel's chat (process {found['pid']}{host})"
