@@ -152,14 +152,28 @@ class Kernel:
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert json.loads(self.process.stdout.readline()) == {"ready": True}
 
-    def run(self, cell: str) -> dict:
+    def send(self, cell: str) -> None:
         self.process.stdin.write(json.dumps(cell) + "\n")
         self.process.stdin.flush()
+
+    def receive(self) -> dict:
         return json.loads(self.process.stdout.readline())
+
+    def run(self, cell: str) -> dict:
+        self.send(cell)
+        return self.receive()
 
     def close(self) -> None:
         self.process.stdin.close()
         self.process.wait(timeout=60)
+
+
+def warm(*kernels: Kernel) -> None:
+    """Start each kernel's SDK and simulator at once (the slow part of a first cell), writing nothing."""
+    for kernel in kernels:
+        kernel.send("%claude models")
+    for kernel in kernels:
+        assert not kernel.receive()["failed"]
 
 
 def prompts(path: Path) -> list[str]:
@@ -170,6 +184,7 @@ def prompts(path: Path) -> list[str]:
 def test_two_kernels_autosaving_in_one_folder_never_overwrite_each_others_chat(tmp_path):
     first, second = Kernel(tmp_path), Kernel(tmp_path)
     try:
+        warm(first, second)
         assert first.run("%%claude\nFrom the first kernel, one")["stderr"] == ""
         said = second.run("%%claude\nFrom the second kernel, one")
         assert first.run("%%claude\nFrom the first kernel, two")["stderr"] == ""
