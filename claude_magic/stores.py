@@ -109,7 +109,7 @@ class Store:
         try:
             write_text(path, text)
         except OSError as exc:
-            raise self.refuse(path, f"cannot be written ({exc.strerror or exc})") from exc
+            raise self.refuse(path, f"cannot be written ({exc.strerror or exc})", "write it somewhere else") from exc
 
 
 def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
@@ -201,7 +201,7 @@ def write_own(store: Store, path: Path, text: str, what: str) -> tuple[Path, str
             continue
         except OSError as exc:
             raise store.refuse(candidate, f"cannot be written ({exc.strerror or exc})",
-                               "save it somewhere else") from exc
+                               "write it somewhere else") from exc
         _known[_key(candidate)] = _signature(status)
         if candidate == path:
             return path, None
