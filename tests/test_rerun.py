@@ -165,3 +165,39 @@ def test_a_chat_file_smuggling_options_is_refused_on_load(nb, folder, field, val
     assert nb.session.conversations["default"].exchanges == []
     nb.run("%claude export evil.ipynb")
     assert not (folder / "evil.ipynb").exists()
+
+
+def test_run_all_of_an_exported_notebook_in_a_real_kernel(nb, folder, monkeypatch):
+    """nbclient runs the exported notebook in a fresh ipykernel: the file is sent again, and a cell that
+    cannot be asked as it was stops Run All with its one line."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    (folder / "notes.md").write_text("# Notes\nThe sky is green today.\n")
+    nb.shell.run_cell("RULES = 'Be brief.\\nQuote the notes.'")
+    nb.run("%%claude -s $RULES --file notes.md --max-tokens 400\nWhat colour is the sky?")
+    nb.run("%claude export again.ipynb")
+    notebook = nbformat.read(str(folder / "again.ipynb"), as_version=4)
+    notebook.cells.insert(1, nbformat.v4.new_code_cell("%config ClaudeMagics.simulator_pace = 0\n"
+                                                       "%config ClaudeMagics.display = 'text'"))
+    NotebookClient(notebook, kernel_name="python3", timeout=120,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    shown = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
+    assert "context: 📄 notes.md" in shown and "failed" not in shown  # the file went along again
+
+    document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "Green."}}
+    chat = {"name": "default", "messages": [
+        {"role": "user", "content": [document, {"type": "text", "text": "What colour is the sky?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Green."}]}],
+        "exchanges": [{"turns": 2, "model": "claude-sonnet-5-5"}]}
+    (folder / "old.json").write_text(json.dumps({"format": "claude_magic.chats", "version": 1, "chats": [chat]}))
+    nb.run("%claude load old.json --replace")
+    nb.run("%claude export old.ipynb")
+    notebook = nbformat.read(str(folder / "old.ipynb"), as_version=4)
+    with pytest.raises(CellExecutionError) as stopped:
+        NotebookClient(notebook, kernel_name="python3", timeout=120,
+                       resources={"metadata": {"path": str(folder)}}).execute()
+    assert "BadInput" in str(stopped.value) and "cannot be asked again as it was" in str(stopped.value)
+    assert notebook.cells[-1].execution_count is None  # the %%claude cell never ran: nothing else was sent
