@@ -77,7 +77,7 @@ def check_messages(messages: list[Any], where: str) -> None:
 def _check_block(block: Any, role: str, at: str) -> None:
     kind = block.get("type") if isinstance(block, dict) else None
     if not isinstance(kind, str):
-        raise ValueError(f"{at}: a content block must be an object with a type")
+        raise TypeError(f"{at}: a content block must be an object with a type")
     server_result = role == "assistant" and kind.endswith("_tool_result")
     if kind not in (_USER if role == "user" else _ASSISTANT) and not server_result:
         raise ValueError(f"{at}: the API takes no {kind[:40]!r} block in {role} turns")

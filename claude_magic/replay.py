@@ -39,7 +39,6 @@ class ReplayStore:
 
     def get(self, request: dict[str, Any]) -> Any | None:
         from anthropic.types import Message
-
         from pydantic import ValidationError
 
         stored = self._load().get(request_key(request))

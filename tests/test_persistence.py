@@ -169,12 +169,12 @@ PAIR = '[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}
          "message 1: empty content, which the API refuses"),
         (CHAT % ('"x"', '[{"role": "user", "content": "a"}, {"role": "assistant", "content": []}]', '[{"turns": 2}]'),
          "message 2: content must be non-empty text or a non-empty list of blocks"),
-        (CHAT % ('"x"', '[{"role": "user", "content": [{"type": "text", "text": " "}]}, '
-                 '{"role": "assistant", "content": "b"}]', '[{"turns": 2}]'), "text.text must be non-empty text"),
-        (CHAT % ('"x"', '[{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "image", '
-                 '"source": {"type": "base64"}}]}]', '[{"turns": 2}]'), "the API takes no 'image' block in assistant turns"),
-        (CHAT % ('"x"', '[{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "tool_use", '
-                 '"id": "t1", "name": "f", "input": {}}]}]', '[{"turns": 2}]'), "tool call 't1' has no result"),
+        (CHAT % ('"x"', ('[{"role": "user", "content": [{"type": "text", "text": " "}]}, '
+                 '{"role": "assistant", "content": "b"}]'), '[{"turns": 2}]'), "text.text must be non-empty text"),
+        (CHAT % ('"x"', ('[{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "image", '
+                 '"source": {"type": "base64"}}]}]'), '[{"turns": 2}]'), "the API takes no 'image' block in assistant turns"),
+        (CHAT % ('"x"', ('[{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "tool_use", '
+                 '"id": "t1", "name": "f", "input": {}}]}]'), '[{"turns": 2}]'), "tool call 't1' has no result"),
         (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": 1000000000000000}}]'),
          "input_tokens: 1,000,000,000,000,000 is not a count the API gives"),
         (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": 900000, "output_tokens": 900000}}]'),
@@ -202,8 +202,8 @@ def test_a_broken_or_foreign_file_is_one_line_and_leaves_the_chat_untouched(nb, 
 
 def test_after_a_refused_chat_file_the_next_cell_is_answered(nb, folder):
     two_exchanges(nb)
-    (folder / "bad.json").write_text(CHAT % ('"default"', '[{"role": "user", "content": ""}, '
-                                             '{"role": "assistant", "content": "b"}]', '[{"turns": 2}]'))
+    (folder / "bad.json").write_text(CHAT % ('"default"', ('[{"role": "user", "content": ""}, '
+                                             '{"role": "assistant", "content": "b"}]'), '[{"turns": 2}]'))
     nb.run("%claude load bad.json --replace")
     nb.sim.queue(Reply.text("Still here."))
     result, captured = nb.run("%%claude\nAnd its river?")

@@ -8,8 +8,6 @@ import nbformat
 import pytest
 from conftest import Notebook, error_text
 
-from claude_magic.simulator import Reply
-
 TOOL = '''
 def get_weather(city: str) -> str:
     """Current weather for a city."""
