@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .chat_rules import check_asked, check_count, check_messages, check_model, check_name
 from .citations import as_params
 from .request_summary import preview
 from .tables import Rendered, markdown_table
@@ -31,6 +32,8 @@ class Exchange:
     cached_tokens: int = 0
     model: str | None = None  # whose answer: its thinking blocks go back to that model only
     system: str | None = None
+    # The cell's options that shaped the request (`rerun.asked_of`), so an export can ask it again.
+    asked: dict[str, Any] = field(default_factory=dict)
 
     def turns_for(self, model: str | None) -> list[dict[str, Any]]:
         """The turns as `model` may be sent them: another model's thinking blocks are left out.
@@ -61,24 +64,38 @@ class Exchange:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the turns, which a saved chat keeps together as one list of API messages."""
-        return {"turns": len(self.turns), "cell_id": self.cell_id, "model": self.model, "system": self.system,
+        data = {"turns": len(self.turns), "cell_id": self.cell_id, "model": self.model, "system": self.system,
                 "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
                           "cached_tokens": self.cached_tokens}}
+        return {**data, "asked": self.asked} if self.asked else data
 
     @classmethod
-    def from_dict(cls, data: Any, turns: list[dict[str, Any]]) -> Exchange:
+    def from_dict(cls, data: Any, turns: list[dict[str, Any]], where: str = "exchange") -> Exchange:
+        """The exchange `to_dict` wrote; ValueError or TypeError (naming `where`) for what the API would refuse."""
         usage = data.get("usage") or {}
         if not isinstance(usage, dict):
-            raise TypeError("usage: must be an object of token counts")
-        counts = [usage.get(name, 0) for name in ("input_tokens", "output_tokens", "cached_tokens")]
-        if not all(isinstance(n, int) and not isinstance(n, bool) for n in counts):
-            raise TypeError("usage: token counts must be whole numbers")
-        if min(counts) < 0:
-            raise ValueError("usage: token counts cannot be negative")
+            raise TypeError(f"{where}: usage: must be an object of token counts")
+        try:
+            counts = [check_count(usage.get(name, 0), f"usage: {name}")
+                      for name in ("input_tokens", "output_tokens", "cached_tokens")]
+            check_count(sum(counts), "usage: tokens in all")
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{where}: {exc}") from exc
         for name in ("cell_id", "model", "system"):
             if not isinstance(data.get(name), (str, type(None))):
-                raise TypeError(f"{name}: must be text or null")
-        return cls(turns, data.get("cell_id"), *counts, model=data.get("model"), system=data.get("system"))
+                raise TypeError(f"{where}: {name}: must be text or null")
+        try:
+            if data.get("model") is not None:
+                check_model(data["model"])
+            if data.get("cell_id") is not None:
+                check_name(data["cell_id"], "cell_id")
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from exc
+        if data.get("system") is not None and not data["system"].strip():
+            raise ValueError(f"{where}: system: an empty system prompt, which the API refuses")
+        asked = check_asked(data.get("asked", {}), where)
+        return cls(turns, data.get("cell_id"), *counts, model=data.get("model"), system=data.get("system"),
+                   asked=asked)
 
 
 @dataclass(repr=False)
@@ -138,19 +155,23 @@ class Chat(Rendered):
         name, messages, exchanges = data.get("name"), data.get("messages"), data.get("exchanges")
         if not isinstance(name, str) or not name.strip():
             raise ValueError("name: a chat needs a non-empty name")
+        check_name(name, "chat name")
         if not isinstance(messages, list) or not isinstance(exchanges, list):
             raise TypeError(f"chat {name!r}: needs lists of messages and exchanges")
         chat, start = cls(name), 0
         for number, entry in enumerate(exchanges, 1):
-            if not isinstance(entry, dict) or not isinstance(entry.get("turns"), int) or entry["turns"] < 2:
-                raise ValueError(f"chat {name!r}, exchange {number}: needs its number of turns (at least 2)")
-            turns = messages[start:start + entry["turns"]]
-            start += entry["turns"]
-            if not _alternates(turns, expected=entry["turns"]):
-                raise ValueError(f"chat {name!r}, exchange {number}: turns must alternate from user to assistant")
-            chat.exchanges.append(Exchange.from_dict(entry, turns))
+            where = f"chat {name!r}, exchange {number}"
+            count = entry.get("turns") if isinstance(entry, dict) else None
+            if not isinstance(count, int) or isinstance(count, bool) or count < 2:
+                raise ValueError(f"{where}: needs its number of turns (at least 2)")
+            turns = messages[start:start + count]
+            start += count
+            if len(turns) != count or count % 2 or not _alternates(turns):
+                raise ValueError(f"{where}: turns must alternate from user to assistant")
+            chat.exchanges.append(Exchange.from_dict(entry, turns, where))
         if start != len(messages):
             raise ValueError(f"chat {name!r}: the exchanges do not account for all {len(messages)} messages")
+        check_messages(messages, f"chat {name!r}")
         return chat
 
     def _position(self, cell_id: str | None) -> int | None:
@@ -162,16 +183,10 @@ class Chat(Rendered):
         return None
 
 
-def _alternates(turns: list[Any], *, expected: int) -> bool:
-    """An exchange's turns: user first, assistant last, alternating, each with content the API accepts."""
+def _alternates(turns: list[Any]) -> bool:
+    """An exchange's turns: user first, assistant last, alternating (their content: `check_messages`)."""
     roles = [turn.get("role") if isinstance(turn, dict) else None for turn in turns]
-    return (
-        len(turns) == expected and expected % 2 == 0
-        and roles == ["user", "assistant"] * (expected // 2)
-        and all(isinstance(turn.get("content"), str)
-                or (isinstance(turn.get("content"), list) and all(isinstance(b, dict) for b in turn["content"]))
-                for turn in turns)
-    )
+    return roles == ["user", "assistant"] * (len(turns) // 2)
 
 
 class Conversations(Rendered):

@@ -25,6 +25,7 @@ from .failures import BadKeyword
 from .fitting import fit
 from .mapping import Mapper
 from .prompt import interpolate, resolve_system
+from .rerun import asked_of
 from .session import Options, Session
 from .sources import apply as apply_sources
 from .tables import Table
@@ -253,6 +254,7 @@ class ClaudeMagics(Magics):
             options.context.insert(0, block)
             options.context_labels.insert(0, label)
         apply_sources(options, args, ns, upload_above=self.upload_above, file_id=self.session.upload)
+        options.asked = asked_of(args, options, ns)
         return options
 
     def _map(self, args: Any, cell: str) -> Any:

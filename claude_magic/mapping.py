@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from .answer_view import display_markdown
-from .atomic import write_text
 from .conversation import user_turn
 from .errors import BadInput, ClaudeMagicError, Stopped, explain
 from .progress import Progress
@@ -25,11 +24,14 @@ from .prompt import interpolate
 from .replay import request_key
 from .request_summary import preview
 from .session import countable
+from .stores import Store
 from .structured import parse_each, records
 
 # The Message Batches API's limits for one batch; a larger input is split into several batches.
 MAX_BATCH_REQUESTS = 100_000
 MAX_BATCH_BYTES = 256 * 1024 * 1024
+BATCHES = Store("batch", "batch_file", "claude_magic.batches", 1,
+                "point `%config ClaudeMagics.batch_file = 'claude_batches.json'` at a file of its own")
 # `--map --count` counts at most this many prompts (spread over the input) and scales to the rest.
 COUNT_SAMPLE = 20
 
@@ -268,7 +270,12 @@ def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | 
 
 
 class _BatchState:
-    """Batch ids by server and request, on disk, so a restarted kernel finds the batches it already paid for."""
+    """Batch ids by server and request, on disk, so a restarted kernel finds the batches it already paid for.
+
+    The file is shared by the kernels of a folder: each write re-reads it and changes only its own entry.
+    Missing, unreadable, foreign or newer files follow the stores' one policy (`stores.py`): one that
+    cannot be read is said before anything is submitted, and is never written over.
+    """
 
     def __init__(self, path: Path):
         self.path = path
@@ -278,29 +285,39 @@ class _BatchState:
         return [ids] if isinstance(ids, str) else list(ids)
 
     def put(self, key: str, ids: list[str | None]) -> None:
-        self._write({**self._read(), key: ids})
+        self._change(lambda state: {**state, key: ids})
 
     def remove(self, key: str) -> None:
-        state = self._read()
-        if state.pop(key, None) is None:
-            return
-        if state:
-            self._write(state)
-        else:
-            self.path.unlink(missing_ok=True)  # leave no empty file behind in the notebook's folder
+        self._change(lambda state: {name: ids for name, ids in state.items() if name != key})
 
     def _read(self) -> dict[str, Any]:
-        try:
-            state = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        text = BATCHES.read(self.path)
+        if text is None:
             return {}
-        return state if isinstance(state, dict) else {}
+        data = BATCHES.parse(text, self.path)
+        if isinstance(data, dict) and "format" not in data:  # written before the file said what it is
+            data = {**BATCHES.header(), "batches": data}
+        BATCHES.check(data, self.path)
+        state = data.get("batches")
+        valid = isinstance(state, dict) and all(
+            isinstance(ids, str) or (isinstance(ids, list) and all(isinstance(i, (str, type(None))) for i in ids))
+            for ids in state.values())
+        if not valid:
+            raise BATCHES.refuse(self.path, "is not a claude_magic batch file (its batches are not lists of ids)")
+        return state
 
-    def _write(self, state: dict[str, Any]) -> None:
-        """Whole or not at all (a temporary file, then renamed over the old one); a failure is said, not raised:
-        the batch is submitted and this run still collects it."""
+    def _change(self, change: Any) -> None:
+        """Re-read, change, write whole (a temporary file, then renamed over the old one). A failure is said,
+        not raised: the batch is submitted and this run still collects it."""
         try:
-            write_text(self.path, json.dumps(state, indent=1))
-        except OSError as exc:
-            print(f"⚠ claude_magic: could not write {str(self.path)!r} ({exc.strerror or exc}); if this run is "
-                  "stopped, a re-run cannot find its batch and submits a new one.", file=sys.stderr)
+            before = self._read()
+            state = change(before)
+            if state == before:
+                return
+            if state:
+                BATCHES.write(self.path, json.dumps({**BATCHES.header(), "batches": state}, indent=1))
+            else:
+                self.path.unlink(missing_ok=True)  # leave no empty file behind in the notebook's folder
+        except (BadInput, OSError) as exc:
+            print(f"⚠ claude_magic: {exc}. If this run is stopped, a re-run cannot find its batch and submits a "
+                  "new one.", file=sys.stderr)

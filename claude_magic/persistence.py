@@ -2,8 +2,9 @@
 
 A file holds one or more chats as `Chat.to_dict` gives them: the messages exactly as the API takes them,
 plus what the magic needs to continue (each exchange's turn count, cell id, model, system prompt, usage).
-Never the key or any request header: neither is part of a chat. Every write is atomic (a temporary file
-in the same folder, then a rename), so a crash mid-write leaves the old file or the new one, never half.
+Never the key or any request header: neither is part of a chat. What happens to a missing, unreadable,
+corrupt, newer or another kernel's file is the stores' one policy (`stores.py`): in short, one line and
+nothing loaded, and another kernel's chat file is never replaced (this kernel saves beside it and says so).
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_text
+from . import stores
 from .conversation import Chat
 from .errors import BadInput
 
 FORMAT = "claude_magic.chats"
 VERSION = 1
 SUFFIX = ".claude.json"
-# A chat file is text written by this module; anything far larger is not one of them.
-MAX_BYTES = 256 * 1024 * 1024
+CHATS = stores.Store("chat", "", FORMAT, VERSION, "give the path of a file `%claude save` wrote")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -78,59 +78,52 @@ def target(path: str | None, folder: str, chat: str) -> Path:
 
 
 def dumps(chats: list[Chat]) -> str:
-    return json.dumps({"format": FORMAT, "version": VERSION, "chats": [chat.to_dict() for chat in chats]},
+    return json.dumps({**CHATS.header(), "writer": stores.writer(), "chats": [chat.to_dict() for chat in chats]},
                       indent=1)
 
 
 def loads(text: str, where: Path) -> list[Chat]:
     """The chats of a file's text; BadInput names the file and what is wrong with it."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise BadInput(f"{where} is not valid JSON ({exc}): it is not a saved chat.") from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("chats"), list):
-        raise BadInput(f"{where} is not a claude_magic chat file: save one with `%claude save`.")
-    if data.get("version") != VERSION:
-        raise BadInput(f"{where} is a chat file of version {data.get('version')!r}; this claude_magic reads "
-                       f"version {VERSION}: upgrade claude_magic.")
+    data = CHATS.parse(text, where)
+    CHATS.check(data, where)
+    if not isinstance(data.get("chats"), list):
+        raise CHATS.refuse(where, "is not a claude_magic chat file (it has no list of chats)")
     try:
         chats = [Chat.from_dict(entry) for entry in data["chats"]]
     except (ValueError, TypeError) as exc:
-        raise BadInput(f"{where} is not a valid chat file ({exc}).") from exc
+        raise CHATS.refuse(where, f"is not a valid chat file ({exc})", "nothing was loaded") from exc
     names = [chat.name for chat in chats]
     if len(set(names)) != len(names):
         raise BadInput(f"{where} holds two chats of the same name: keep one of them.")
     return chats
 
 
-def write(path: Path, text: str) -> None:
-    """Replace `path` with `text` atomically; BadInput, with the file untouched, if that is not possible."""
-    folder = path.parent
+def _check_folder(path: Path) -> None:
     if is_dir(path):
         raise BadInput(f"{path} is a folder: give a file name.")
-    if not is_dir(folder):
-        raise BadInput(f"There is no folder {folder}: create it first, or save elsewhere.")
-    try:
-        write_text(path, text)
-    except OSError as exc:
-        raise BadInput(f"Cannot write {path} ({exc.strerror or exc}): save it somewhere else.") from exc
+    if not is_dir(path.parent):
+        raise BadInput(f"There is no folder {path.parent}: create it first, or save elsewhere.")
+
+
+def write(path: Path, text: str) -> None:
+    """Replace `path` (an export) with `text` atomically; BadInput, with the file untouched, if that is not possible."""
+    _check_folder(path)
+    CHATS.write(path, text)
+
+
+def write_chats(chats: list[Chat], path: Path) -> tuple[Path, str | None]:
+    """Write chats to `path`, or beside it if another kernel's chat is there: where they went, and the line
+    that says it went beside."""
+    _check_folder(path)
+    what = f"chat {chats[0].name!r}" if len(chats) == 1 else f"{len(chats)} chats"
+    return stores.write_own(CHATS, path, dumps(chats), f"this kernel's {what}")
 
 
 def read(path: Path) -> list[Chat]:
     """The chats saved at `path`; BadInput in one line for a missing, unreadable or foreign file."""
     if is_dir(path):
         raise BadInput(f"{path} is a folder with no saved chat of that name: give the file's path.")
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise BadInput(f"{path} is {size / 1e6:,.0f} MB: too large to be a saved chat.")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise BadInput(f"No saved chat at {path}: save one with `%claude save`, or give its path.") from exc
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{path} is not UTF-8 text: it is not a saved chat.") from exc
-    except OSError as exc:
-        raise BadInput(f"Cannot read {path} ({exc.strerror or exc}).") from exc
+    text = CHATS.read(path, missing=f"No saved chat at {path}: save one with `%claude save`, or give its path.")
     return loads(text, path)
 
 
@@ -145,11 +138,12 @@ def offer(folder: str) -> str | None:
 
 
 def save(chats: list[Chat], path: Path) -> str:
-    """Write `chats` to `path` (atomically); the line that says so."""
-    write(path, dumps(chats))
+    """Write `chats` to `path` (atomically, or beside it when another kernel's chat is there); what was done."""
+    written, beside = write_chats(chats, path)
     what = f"chat {chats[0].name!r}" if len(chats) == 1 else f"{len(chats)} chats"
     count = sum(len(chat.exchanges) for chat in chats)
-    return f"Saved {what} ({count} exchange{'s' if count != 1 else ''}) to {path}."
+    done = f"Saved {what} ({count} exchange{'s' if count != 1 else ''}) to {written}."
+    return f"{beside}\n{done}" if beside else done
 
 
 def load_for(path: str | None, folder: str, chat: str, *, every: bool) -> list[tuple[Chat, Path]]:
@@ -178,7 +172,7 @@ def export(chat: Chat, path: str, folder: str) -> str:
     if where.suffix.lower() == ".md":
         write(where, transcript.markdown(chat))
     elif where.suffix.lower() == ".ipynb":
-        write(where, json.dumps(transcript.notebook(chat), indent=1, ensure_ascii=False) + "\n")
+        write(where, json.dumps(transcript.notebook(chat, where.parent), indent=1, ensure_ascii=False) + "\n")
     else:
         raise BadInput(f"`%claude export` writes a .md transcript or an .ipynb notebook, not {str(where)!r}.")
     return f"Exported chat {chat.name!r} ({len(chat.exchanges)} exchanges) to {where}."
@@ -189,11 +183,14 @@ def restore(conversations: Any, chats: list[tuple[Chat, Path]], *, replace: bool
 
     A chat that already has exchanges is only replaced or appended to when asked; appended exchanges
     lose cell ids the chat already uses, so re-running those cells still replaces their own exchange.
+    A file loaded is this kernel's to write from then on (see `stores.took`).
     """
     current = {chat.name: chat for chat in conversations}
     names = [chat.name for chat, _ in chats]
     if len(set(names)) != len(names):
-        raise BadInput(f"Two files hold a chat named {_first_repeat(names)!r}: load them one at a time.")
+        repeat = _first_repeat(names)
+        where = " and ".join(str(path) for chat, path in chats if chat.name == repeat)
+        raise BadInput(f"Two files hold a chat named {repeat!r} ({where}): load them one at a time.")
     busy = [name for name in names if name in current and current[name].exchanges]
     if busy and not (replace or append):
         raise BadInput(f"Chat {busy[0]!r} already has exchanges: load with `--replace` to drop them, or "
@@ -211,6 +208,7 @@ def restore(conversations: Any, chats: list[tuple[Chat, Path]], *, replace: bool
         model = chat.exchanges[-1].model if chat.exchanges else None
         asked = f", last asked with `{model}`" if model else ""
         told.append(f"{len(chat.exchanges)} exchange(s) {verb} chat {chat.name!r} from {where}{asked}.")
+        stores.took(where)  # loaded, so this kernel's to write again (until another kernel writes it)
     return told
 
 
@@ -222,9 +220,12 @@ def autosave(conversations: Any, name: str, folder: str) -> None:
     """Write chat `name` to its default file; a chat that was reset leaves an empty one (nothing to offer)."""
     chat = next((chat for chat in conversations if chat.name == name), Chat(name))
     path = target(None, folder, name)
-    if not chat.exchanges and not path.exists():
+    if not chat.exchanges and not (stores.where(path).exists() and stores.is_ours(stores.where(path))):
         return
     try:
-        write(path, dumps([chat]))
+        _, beside = write_chats([chat], path)
     except BadInput as exc:
         print(f"(claude_magic autosave: {exc})", file=sys.stderr)
+        return
+    if beside:
+        print(f"(claude_magic autosave: {beside})", file=sys.stderr)

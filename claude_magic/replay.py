@@ -2,10 +2,11 @@
 
 Answers are kept in a JSON-lines file (in the kernel's working directory, which is the notebook's
 folder in Jupyter and under nbclient), keyed by a hash of the whole request: the model, every option,
-the history and the prompt. Only the hash and the answer are written, never the prompt. Each answer
-is appended as one whole line; a line torn by a crash is skipped when reading, and the next answer
+the history and the prompt. Only the hash and the answer are written, never the prompt. The first line
+says what the file is (format and version); each answer is appended as one whole line, so kernels sharing
+the folder never lose each other's; a line torn by a crash is skipped when reading, and the next answer
 starts on a line of its own. A store that cannot be written costs the next run a request, never the
-answer in hand.
+answer in hand. Missing, unreadable, foreign or newer files follow the stores' one policy (`stores.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput
+from .atomic import append_bytes
+from .stores import Store, too_deep
+
+STORE = Store("replay", "replay_file", "claude_magic.replay", 1,
+              "point `%config ClaudeMagics.replay_file = 'claude_replay.jsonl'` at a file of its own")
 
 
 def request_key(request: dict[str, Any]) -> str:
@@ -34,9 +39,13 @@ class ReplayStore:
 
     def get(self, request: dict[str, Any]) -> Any | None:
         from anthropic.types import Message
+        from pydantic import ValidationError
 
         stored = self._load().get(request_key(request))
-        return Message.model_validate(stored) if stored is not None else None
+        try:
+            return Message.model_validate(stored) if stored is not None else None
+        except ValidationError:  # a hand-edited answer costs one replay, not the cell
+            return None
 
     def put(self, request: dict[str, Any], message: Any) -> None:
         """Keep `message` for `request`; if the file cannot be written, say so in a line and carry on."""
@@ -45,41 +54,43 @@ class ReplayStore:
         self._load()[key] = data
         line = json.dumps({"key": key, "message": data}).encode() + b"\n"
         try:
-            with self.path.open("ab") as file:
-                if file.tell() and not self._ends_with_newline():
-                    line = b"\n" + line  # after a torn last line, so that this one stays whole
-                file.write(line)
+            if self._fresh():
+                line = json.dumps(STORE.header()).encode() + b"\n" + line
+            append_bytes(self.path, line, before=b"\n")  # after a torn last line, so that this one stays whole
         except OSError as exc:
             print(f"⚠ claude_magic: the replay store {str(self.path)!r} could not be written "
                   f"({exc.strerror or exc}); this answer is shown and kept, but a re-run will ask again.",
                   file=sys.stderr)
 
-    def _ends_with_newline(self) -> bool:
-        with self.path.open("rb") as file:
-            file.seek(-1, 2)
-            return file.read(1) == b"\n"
+    def _fresh(self) -> bool:
+        try:
+            return self.path.stat().st_size == 0
+        except FileNotFoundError:
+            return True
 
     def _load(self) -> dict[str, dict[str, Any]]:
         if self._answers is None:
-            answers = {}
-            for line in self._lines():
-                try:
-                    entry = json.loads(line)
-                    answers[entry["key"]] = entry["message"]
-                except (ValueError, KeyError, TypeError):
-                    continue  # a torn or hand-edited line costs one replay, not the cell
-            self._answers = answers
+            self._answers = read_answers(self.path)
         return self._answers
 
-    def _lines(self) -> list[str]:
-        fix = "point `%config ClaudeMagics.replay_file = 'claude_replay.jsonl'` at a file of its own."
+
+def read_answers(path: Path) -> dict[str, dict[str, Any]]:
+    """The answers a replay store holds, by request key; BadInput for a file that is not one (see `stores`)."""
+    text = STORE.read(path)
+    answers: dict[str, dict[str, Any]] = {}
+    kind_known = False
+    for line in (text or "").splitlines():
         try:
-            return self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        except IsADirectoryError as exc:
-            raise BadInput(f"replay_file {str(self.path)!r} is a folder, not a file: {fix}") from exc
-        except UnicodeDecodeError as exc:
-            raise BadInput(f"replay_file {str(self.path)!r} is not a replay store (not UTF-8 text): {fix}") from exc
-        except OSError as exc:
-            raise BadInput(f"replay_file {str(self.path)!r} cannot be read ({exc.strerror or exc}): {fix}") from exc
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            continue  # a torn line costs one replay, not the cell
+        if isinstance(entry, dict) and "format" in entry:
+            STORE.check(entry, path)  # a header: another kind of file, or a newer claude_magic's store
+            kind_known = True
+        elif isinstance(entry, dict) and isinstance(entry.get("key"), str) and isinstance(entry.get("message"), dict) \
+                and not too_deep(entry):
+            answers[entry["key"]] = entry["message"]
+            kind_known = True
+    if text and text.strip() and not kind_known:  # not one line a replay store holds: someone else's file
+        raise STORE.refuse(path, "is not a claude_magic replay file")
+    return answers

@@ -59,6 +59,7 @@ class Options:
     notes: list[str] = field(default_factory=list)  # said once in the footer (what fitting.fit changed)
     web: dict[str, Any] | None = None
     schema: Schema | None = None
+    asked: dict[str, Any] = field(default_factory=dict)  # what an export needs to ask it again (rerun.py)
 
     def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
@@ -226,7 +227,7 @@ class Session:
             raise ClaudeMagicError(detail) from exc
         self._conclude(view, run, None, options)
         if options.history:
-            self._record(chat, turns, message, cell_id, options.system)
+            self._record(chat, turns, message, cell_id, options.system, options.asked)
         if options.schema is not None:
             deliver(message, options.schema, self.shell.user_ns, options.out)
         if options.code:
@@ -340,14 +341,14 @@ class Session:
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")
 
     def _record(self, chat: Any, turns: list[dict[str, Any]], message: Any, cell_id: str | None,
-                system: str | None) -> None:
+                system: str | None, asked: dict[str, Any] | None = None) -> None:
         try:
             turn = assistant_turn(message)
             if turn is not None:
                 usage = message.usage
                 cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
                 chat.record(Exchange(joined([*turns, turn]), cell_id, usage.input_tokens, usage.output_tokens, cached,
-                                     message.model, system))
+                                     message.model, system, dict(asked or {})))
         except Exception as exc:  # noqa: BLE001 - the answer is already shown and stored
             print(f"(claude_magic: could not record this exchange in the history: {exc!r})", file=sys.stderr)
         self.autosave(chat.name)

@@ -1,18 +1,19 @@
 """A chat exported for people: a markdown transcript, or a notebook with one `%%claude` cell per prompt.
 
 Answers are drawn by the same `markdown_of` as a live cell, from the SDK's own block types, so an
-exported answer looks like the one the notebook showed.
+exported answer looks like the one the notebook showed. A notebook's cells ask again what was asked,
+with the options that shaped it (`rerun.py`).
 """
 
 from __future__ import annotations
 
-import shlex
 import uuid
 from types import SimpleNamespace
 from typing import Any
 
 from .conversation import Chat, Exchange
 from .markdown import markdown_of
+from .rerun import cells_for
 from .tools import results_markdown
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -60,20 +61,17 @@ def markdown(chat: Chat) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def notebook(chat: Chat) -> dict[str, Any]:
-    """An nbformat 4 notebook: `%load_ext`, then per exchange a `%%claude` cell with its answer as output."""
-    chat_option = "" if chat.name == "default" else f" --chat {_quoted(chat.name)}"
+def notebook(chat: Chat, folder: str = ".") -> dict[str, Any]:
+    """An nbformat 4 notebook to be written in `folder`: `%load_ext`, then per exchange the Python cells it
+    needs first (if any) and a `%%claude` cell that asks it again, with its answer as output."""
     cells = [_code("%load_ext claude_magic", [])]
-    for exchange in chat.exchanges:
-        prompt = prompt_of(exchange)
-        # the prompt was interpolated once already: braces left in it are literal text now
-        options = chat_option + (" --no-interp" if "{" in prompt else "")
-        if exchange.model:
-            options += f" -m {exchange.model}"
+    for number, exchange in enumerate(chat.exchanges, 1):
+        before, source = cells_for(exchange, chat.name, number, str(folder))
+        cells += [_code(code, []) for code in before]
         shown = f"{answer_of(exchange)}\n\n{usage_of(exchange)}"
         output = {"output_type": "display_data", "metadata": {},
                   "data": {"text/markdown": shown, "text/plain": shown}}
-        cells.append(_code(f"%%claude{options}\n{prompt}", [output]))
+        cells.append(_code(source, [output]))
     return {"cells": cells, "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
             "nbformat": 4, "nbformat_minor": 5}
 
@@ -82,6 +80,3 @@ def _code(source: str, outputs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"cell_type": "code", "id": uuid.uuid4().hex[:8], "execution_count": None, "metadata": {},
             "source": source, "outputs": outputs}
 
-
-def _quoted(name: str) -> str:
-    return shlex.quote(name)

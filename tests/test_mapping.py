@@ -98,7 +98,7 @@ def test_a_batch_survives_a_kernel_restart(batching, tmp_path):
     result, captured = nb.run("%%claude --map items --batch --out out\nSay {item}")
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
     assert "keeps running. Re-run this cell" in error_text(captured)
-    assert len(json.loads((tmp_path / "claude_batches.json").read_text())) == 1
+    assert len(json.loads((tmp_path / "claude_batches.json").read_text())["batches"]) == 1
 
     sim = nb.sim
     nb.session.connection._simulator = None  # the server outlives the kernel, as the real API would
@@ -124,7 +124,7 @@ def test_a_stored_batch_gone_from_the_server_is_said_dropped_and_submitted_afres
     nb.session.sleep = stop_polling
     nb.run("%%claude --map items --batch --out out\nSay {item}")
     (gone,) = [r["body"] for r in posted(nb, "/v1/messages/batches")]
-    stored = json.loads((tmp_path / "claude_batches.json").read_text())
+    stored = json.loads((tmp_path / "claude_batches.json").read_text())["batches"]
     (old_id,) = [ids[0] for ids in stored.values()]
     nb.sim.clear()  # the server forgot it: expired, or deleted
     nb.session.sleep = nb.sleeps.append
@@ -146,7 +146,7 @@ def test_a_stored_batch_is_only_looked_for_on_the_server_it_was_sent_to(batching
     nb.ns["items"] = ["one"]
     nb.session.sleep = stop_polling
     nb.run("%%claude --map items --batch\nSay {item}")
-    (old_id,) = [ids[0] for ids in json.loads((tmp_path / "claude_batches.json").read_text()).values()]
+    (old_id,) = [ids[0] for ids in json.loads((tmp_path / "claude_batches.json").read_text())["batches"].values()]
     with Simulator(batch_polls=1) as other:
         nb.session.connection._simulator, first = other, nb.session.connection._simulator
         nb.session.connection._signature = None  # rebuild the client for the other server
@@ -160,7 +160,7 @@ def test_a_stored_batch_is_only_looked_for_on_the_server_it_was_sent_to(batching
         assert not any(old_id in r["path"] for r in other.requests)
         assert [r["path"] for r in other.requests if r["method"] == "POST"] == ["/v1/messages/batches"]
     # the first server's batch is still kept for the first server
-    assert [ids[0] for ids in json.loads((tmp_path / "claude_batches.json").read_text()).values()] == [old_id]
+    assert [ids[0] for ids in json.loads((tmp_path / "claude_batches.json").read_text())["batches"].values()] == [old_id]
 
 
 def test_the_batch_file_is_a_setting_and_written_whole(batching, tmp_path):
@@ -172,7 +172,7 @@ def test_the_batch_file_is_a_setting_and_written_whole(batching, tmp_path):
     nb.run("%%claude --map items --batch\nSay {item}")
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["batches.json"]  # no temporary file left
     assert not (tmp_path / "claude_batches.json").exists()
-    (ids,) = json.loads((tmp_path / "state" / "batches.json").read_text()).values()
+    (ids,) = json.loads((tmp_path / "state" / "batches.json").read_text())["batches"].values()
     assert len(ids) == 1 and any(r["path"] == f"/v1/messages/batches/{ids[0]}" for r in nb.sim.requests)
 
 
@@ -204,7 +204,7 @@ def test_an_input_above_the_batch_limits_is_split_and_resumed_together(batching,
     created = posted(nb, "/v1/messages/batches")
     assert [[r["custom_id"] for r in c["body"]["requests"]] for c in created] == [
         ["item-0", "item-1"], ["item-2", "item-3"], ["item-4"]]
-    (ids,) = json.loads((tmp_path / "claude_batches.json").read_text()).values()
+    (ids,) = json.loads((tmp_path / "claude_batches.json").read_text())["batches"].values()
     assert len(ids) == 3 and len(set(ids)) == 3
     nb.session.sleep = nb.sleeps.append
     result, captured = nb.run("%%claude --map items --batch --out out\nSay {item}")

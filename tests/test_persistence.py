@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import Notebook, error_text
 
-from claude_magic import persistence
+from claude_magic import persistence, stores
 from claude_magic.simulator import Reply
 
 
@@ -156,10 +156,33 @@ PAIR = '[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}
         (CHAT % ('"x"', PAIR, "[]"), "do not account for all 2 messages"),
         (CHAT % ('""', "[]", "[]"), "non-empty name"),
         (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": "lots"}]'), "usage: must be an object"),
-        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": -1}}]'), "cannot be negative"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": -1}}]'), "input_tokens: -1 is not a count the API gives"),
         (CHAT % ('"x"', PAIR, '[{"turns": 2, "model": 5}]'), "model: must be text or null"),
         (CHAT % ('"x"', "{}", "[]"), "needs lists of messages and exchanges"),
         (b"\xff\xfe not utf-8", "is not UTF-8"),
+        # JSON nested 10^5 deep: refused, not a RecursionError
+        ("[" * 100_000, "bad.json is JSON nested far too deeply to be one"),
+        ('{"format": "claude_magic.chats", "version": 1, "chats": ' + "[" * 500 + "]" * 500 + "}",
+         "nested more than 64 levels deep"),
+        # what the API would refuse in every later cell (a 400): refused on load instead
+        (CHAT % ('"x"', '[{"role": "user", "content": ""}, {"role": "assistant", "content": "b"}]', '[{"turns": 2}]'),
+         "message 1: empty content, which the API refuses"),
+        (CHAT % ('"x"', '[{"role": "user", "content": "a"}, {"role": "assistant", "content": []}]', '[{"turns": 2}]'),
+         "message 2: content must be non-empty text or a non-empty list of blocks"),
+        (CHAT % ('"x"', ('[{"role": "user", "content": [{"type": "text", "text": " "}]}, '
+                 '{"role": "assistant", "content": "b"}]'), '[{"turns": 2}]'), "text.text must be non-empty text"),
+        (CHAT % ('"x"', ('[{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "image", '
+                 '"source": {"type": "base64"}}]}]'), '[{"turns": 2}]'), "the API takes no 'image' block in assistant turns"),
+        (CHAT % ('"x"', ('[{"role": "user", "content": "a"}, {"role": "assistant", "content": [{"type": "tool_use", '
+                 '"id": "t1", "name": "f", "input": {}}]}]'), '[{"turns": 2}]'), "tool call 't1' has no result"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": 1000000000000000}}]'),
+         "input_tokens: 1,000,000,000,000,000 is not a count the API gives"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": 900000, "output_tokens": 900000}}]'),
+         "tokens in all: 1,800,000 is not a count the API gives"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "usage": {"input_tokens": true}}]'), "must be a whole number"),
+        (CHAT % ('"x"', PAIR, '[{"turns": 2, "system": "  "}]'), "an empty system prompt"),
+        (CHAT % ('"a\\nb"', PAIR, '[{"turns": 2}]'), "chat name 'a\\nb': holds a line break"),
+        (CHAT % ('"' + "n" * 500 + '"', PAIR, '[{"turns": 2}]'), "more than the 200 a name may have"),
     ],
 )
 def test_a_broken_or_foreign_file_is_one_line_and_leaves_the_chat_untouched(nb, folder, content, expected):
@@ -171,16 +194,28 @@ def test_a_broken_or_foreign_file_is_one_line_and_leaves_the_chat_untouched(nb, 
         (folder / "bad.json").write_text(content)
     result, captured = nb.run("%claude load bad.json --replace")
     shown = error_text(captured)
-    assert expected in shown and "Traceback" not in shown and len(shown.strip().splitlines()) == 1
+    assert expected in shown and "Traceback" not in shown and len(shown.strip().splitlines()) == 1, shown
     assert result.error_in_exec is not None
     assert nb.session.conversations["default"].messages() == before
+    assert [chat.name for chat in nb.session.conversations] == ["default"]  # nothing loaded
+
+
+def test_after_a_refused_chat_file_the_next_cell_is_answered(nb, folder):
+    two_exchanges(nb)
+    (folder / "bad.json").write_text(CHAT % ('"default"', ('[{"role": "user", "content": ""}, '
+                                             '{"role": "assistant", "content": "b"}]'), '[{"turns": 2}]'))
+    nb.run("%claude load bad.json --replace")
+    nb.sim.queue(Reply.text("Still here."))
+    result, captured = nb.run("%%claude\nAnd its river?")
+    assert result.error_in_exec is None, error_text(captured)
+    assert user_prompts(nb.requests[-1]) == ["Capital of France?", "Its population?", "And its river?"]
 
 
 def test_a_huge_file_is_refused_before_reading(nb, folder, monkeypatch):
-    monkeypatch.setattr(persistence, "MAX_BYTES", 10)
+    monkeypatch.setattr(stores, "MAX_BYTES", 10)
     (folder / "big.json").write_text(" " * 100)
     _, captured = nb.run("%claude load big.json")
-    assert "too large to be a saved chat" in error_text(captured)
+    assert "big.json is 100 bytes, too large to be a claude_magic chat file" in error_text(captured)
 
 
 def test_a_folder_or_unwritable_path_is_one_line_and_writes_nothing(nb, folder):
@@ -201,7 +236,7 @@ def test_a_folder_or_unwritable_path_is_one_line_and_writes_nothing(nb, folder):
         if os.access(locked, os.W_OK):
             pytest.skip("running as a user who can write anywhere")
         _, captured = nb.run("%claude save locked/chat.json")
-        assert "Cannot write locked/chat.json (Permission denied)" in error_text(captured)
+        assert "locked/chat.json cannot be written (Permission denied)" in error_text(captured)
     finally:
         locked.chmod(0o700)
     assert list(locked.iterdir()) == []
@@ -236,7 +271,7 @@ def test_a_failed_write_keeps_the_old_file_whole_and_leaves_no_litter(nb, folder
     nb.sim.queue(Reply.text("Third."))
     nb.run("%%claude\nOne more")
     _, captured = nb.run("%claude save")
-    assert "Cannot write default.claude.json (No space left on device)" in error_text(captured)
+    assert "default.claude.json cannot be written (No space left on device)" in error_text(captured)
     assert (folder / "default.claude.json").read_text() == saved
     assert [p.name for p in folder.iterdir()] == ["default.claude.json"]
 
@@ -306,8 +341,8 @@ def test_export_ipynb_is_a_notebook_of_claude_cells_with_their_answers(nb, folde
     sources = [cell.source for cell in notebook.cells]
     assert sources == [
         "%load_ext claude_magic",
-        "%%claude --chat geo -m claude-sonnet-5-5\nCapital of France?",
-        "%%claude --chat geo --no-interp -m claude-sonnet-5-5\nHow do I write {x} in an f-string?",
+        "%%claude --chat=geo --model=claude-sonnet-5-5\nCapital of France?",
+        "%%claude --chat=geo --no-interp --model=claude-sonnet-5-5\nHow do I write {x} in an f-string?",
     ]
     (output,) = notebook.cells[1].outputs
     assert output.data["text/markdown"].startswith("**Paris.**\n\n<sub>claude-sonnet-5-5 · ")

@@ -45,7 +45,9 @@ def test_run_all_twice_asks_once(replaying, tmp_path):
         "Question one", "Question two", "Question three"]
     stored = (tmp_path / "claude_replay.jsonl").read_text()
     assert "Question one" not in stored  # only a hash of the request is kept
-    assert len(stored.splitlines()) == 3 and all(json.loads(line)["key"] for line in stored.splitlines())
+    header, *lines = stored.splitlines()
+    assert json.loads(header) == {"format": "claude_magic.replay", "version": 1}
+    assert len(lines) == 3 and all(json.loads(line)["key"] for line in lines)
 
 
 def test_a_changed_option_or_fresh_asks_again(replaying):
