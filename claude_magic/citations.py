@@ -12,6 +12,8 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+from .codeblocks import fenced
+from .escape import link, shorten, text
 from .web import found, searching
 
 QUOTE_CHARS = 160
@@ -28,7 +30,7 @@ def present(message: Any, *, structured: bool = False) -> Any:
     joining = False  # whether the last part shown is the answer's own text, which the next text continues
     for block in blocks:
         if block.type == "text":
-            text = f"```json\n{block.text}\n```" if structured else block.text + notes.markers(block.citations or [])
+            text = fenced(block.text, "json") if structured else block.text + notes.markers(block.citations or [])
             if joining and not structured:
                 content[-1] = _text(content[-1].text + text)
             else:
@@ -73,18 +75,15 @@ class Footnotes:
 
 def describe(citation: Any) -> str:
     """One footnote: the quoted passage, then where it is."""
-    quoted = " ".join(citation.cited_text.split())
-    if len(quoted) > QUOTE_CHARS:
-        quoted = quoted[: QUOTE_CHARS - 1] + "…"
-    return f"“{_escape(quoted)}” — {where(citation)}"
+    return f"“{text(shorten(citation.cited_text, QUOTE_CHARS))}” — {where(citation)}"
 
 
 def where(citation: Any) -> str:
     kind = citation.type
     if kind == "web_search_result_location":
-        return f"[{_escape(citation.title or citation.url)}]({citation.url})"
+        return link(citation.title, citation.url)
     title = getattr(citation, "document_title", None) or getattr(citation, "title", None)
-    title = f"*{_escape(title)}*" if title else f"document {getattr(citation, 'document_index', 0) + 1}"
+    title = f"*{text(title)}*" if title else f"document {getattr(citation, 'document_index', 0) + 1}"
     if kind == "page_location":
         first, last = citation.start_page_number, citation.end_page_number - 1
         return f"{title}, {'p. ' + str(first) if last <= first else f'pp. {first}–{last}'}"
@@ -150,7 +149,3 @@ def _key(citation: Any) -> tuple[Any, ...]:
 
 def _text(text: str) -> Any:
     return SimpleNamespace(type="text", text=text)
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", "\\[").replace("]", "\\]").replace("*", "\\*")

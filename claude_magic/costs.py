@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .models import WEB_SEARCH_USD, prices
+from .escape import code
 from .tables import Rendered, markdown_table
 
 # USD per million tokens, from the model table (models.py, with its source and date).
@@ -55,7 +56,7 @@ class Ledger(Rendered):
                 cost += row["web_search"] * WEB_SEARCH_USD
             shown = "price unknown" if cost is None else f"${cost:,.4f}"
             searches = [f"{row['web_search']:,}"] if searched else []
-            rows.append([chat, f"`{model}`", row["requests"], *(f"{row[kind]:,}" for kind in KINDS), *searches, shown])
+            rows.append([chat, code(model), row["requests"], *(f"{row[kind]:,}" for kind in KINDS), *searches, shown])
         header = ["chat", "model", "requests", "input", "output", "cache read", "cache write",
                   *(["web searches"] if searched else []), "estimated cost"]
         return markdown_table(header, rows, right=range(2, len(header)))

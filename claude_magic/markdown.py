@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .escape import code, text
+
 
 def markdown_of(message: Any) -> str:
     """The answer as markdown, one part per content block, in the order Claude sent them."""
@@ -23,8 +25,8 @@ def block_markdown(block: Any) -> str:
         return "*(redacted thinking)*"
     if kind in ("tool_use", "server_tool_use"):
         arguments = json.dumps(block.input, ensure_ascii=False) if block.input else ""
-        return f"🔧 `{block.name}({arguments})`"
-    return f"*({kind.replace('_', ' ')})*"
+        return f"🔧 {code(f'{block.name}({arguments})')}"
+    return f"*({text(kind.replace('_', ' '))})*"
 
 
 def close_fences(text: str) -> str:

@@ -65,7 +65,7 @@ def test_usage_counts_and_prices_web_searches(nb):
     _, captured = nb.run("%claude usage")
     table = final_markdown(captured)
     assert "web searches" in table.splitlines()[0]
-    assert "| 2 | $" in next(line for line in table.splitlines() if line.startswith("| default"))
+    assert "| 2 | \\$" in next(line for line in table.splitlines() if line.startswith("| default"))
 
 
 def test_search_price_is_added_to_the_token_cost():
@@ -79,7 +79,7 @@ def test_search_price_is_added_to_the_token_cost():
     })
     ledger = Ledger()
     ledger.add("default", message)
-    assert f"| 3 | ${3 * WEB_SEARCH_USD:,.4f} |" in ledger.table({})
+    assert f"| 3 | \\${3 * WEB_SEARCH_USD:,.4f} |" in ledger.table({})
 
 
 def test_simulator_checks_the_tool_like_the_api(nb):
@@ -154,7 +154,7 @@ def test_count_shows_the_tool_and_documents_without_asking(nb, tmp_path, monkeyp
     result, captured = nb.run("%%claude --web --file a.txt --count\nq")
     assert result.error_in_exec is None, error_text(captured)
     shown = final_markdown(captured)
-    assert "Tools: `web_search`" in shown and "[document]" in shown and nb.requests == []
+    assert "Tools: `web_search`" in shown and "\\[document\\]" in shown and nb.requests == []
 
 
 def test_a_paused_turn_is_sent_back_to_go_on_and_kept_as_one_assistant_turn(nb):
