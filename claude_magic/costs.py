@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .models import WEB_SEARCH_USD, prices
 from .escape import code
+from .models import WEB_SEARCH_USD, prices
 from .tables import Rendered, markdown_table
 
 # USD per million tokens, from the model table (models.py, with its source and date).

@@ -5,8 +5,8 @@ from __future__ import annotations
 from conftest import final_markdown
 from IPython.core.formatters import format_display_data
 
-from claude_magic.simulator import Reply
 from claude_magic.escape import Markdown
+from claude_magic.simulator import Reply
 from claude_magic.tables import Table, cell, markdown_table
 
 
