@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .escape import code, text
+from .fences import unclosed
 
 
 def markdown_of(message: Any) -> str:
@@ -30,9 +31,13 @@ def block_markdown(block: Any) -> str:
 
 
 def close_fences(text: str) -> str:
-    """Close a code fence left open by a partial answer, so what follows is not swallowed by it."""
-    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith("```"))
-    return text + "\n```" if fences % 2 else text
+    """Close a code fence left open by a partial answer (``` or ~~~, of any length), so what follows —
+    the footer, the next segment — is not swallowed by it."""
+    fence = unclosed(text)
+    if fence is None:
+        return text
+    separator = "" if text.endswith("\n") else "\n"
+    return f"{text}{separator}{' ' * fence.indent}{fence.closing}"
 
 
 def bundle(markdown: str) -> dict[str, str]:
