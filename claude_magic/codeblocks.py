@@ -41,14 +41,22 @@ def code_blocks(markdown: str) -> list[CodeBlock]:
     return blocks
 
 
+def cell_blocks(markdown: str) -> list[CodeBlock]:
+    """The blocks a notebook cell should get from an answer: its Python ones (maybe none).
+
+    Blocks tagged as Python are taken; untagged blocks only when there is no tagged one (they are often
+    sample output beside the code).
+    """
+    blocks = [block for block in code_blocks(markdown) if block.code.strip()]
+    return [b for b in blocks if b.language in PYTHON] or [b for b in blocks if not b.language]
+
+
 def cell_code(markdown: str) -> str | None:
     """The code a notebook cell should get from an answer: its Python blocks joined, without fences or prose.
 
-    Blocks tagged as Python are taken; untagged blocks only when there is no tagged one (they are often
-    sample output beside the code). None when the answer has no such block.
+    None when the answer has no such block.
     """
-    blocks = [block for block in code_blocks(markdown) if block.code.strip()]
-    chosen = [b for b in blocks if b.language in PYTHON] or [b for b in blocks if not b.language]
+    chosen = cell_blocks(markdown)
     if not chosen:
         return None
     return "\n\n".join(block.code.strip("\n") for block in chosen)

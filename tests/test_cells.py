@@ -314,3 +314,23 @@ def test_in_a_kernel_the_code_is_a_set_next_input_payload_below_the_cell(monkeyp
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_code_cut_at_max_tokens_is_offered_marked_incomplete_never_as_whole(loop):
+    from claude_magic.cells import CUT_CODE
+
+    loop.sim.queue(Reply.text("Here:\n\n```python\nimport os\nfor name in os.listdir():\n    print(name)\n"
+                              "os.remove('x')\n```\n\nDone."))
+    result, captured = loop.run("%%claude --code --max-tokens 8\nList files.")
+    assert result.error_in_exec is None, error_text(captured)
+    assert loop.ns["last_message"].stop_reason == "max_tokens"
+    offered = loop.shell.rl_next_input
+    assert offered.startswith(CUT_CODE + "\nimport os\nfor name in os.listdir():") and "os.remove" not in offered
+    assert "cut at max_tokens inside its code" in captured.stdout and "offered as a new cell" not in captured.stdout
+
+
+def test_code_whose_block_closed_before_max_tokens_is_offered_whole(loop):
+    loop.sim.queue(Reply.text("```python\nx = 1\n```\n\nAnd now a long explanation of what x is for."))
+    loop.run("%%claude --code --max-tokens 6\nSet x.")
+    assert loop.ns["last_message"].stop_reason == "max_tokens"
+    assert loop.shell.rl_next_input == "x = 1"
