@@ -119,21 +119,42 @@ def as_params(citations: list[Any]) -> list[dict[str, Any]]:
 
 
 class Presenter:
-    """An answer view that draws `present(message)` instead of the bare message; the rest is the view's."""
+    """An answer view that draws `present(message)` instead of the bare message; the rest is the view's.
+
+    A terminal prints the answer's deltas as they come, not `present`'s copy, so it is told the rest
+    as asides: each cited passage's markers when it ends, each search and what it found, and the
+    footnotes before the footer.
+    """
 
     def __init__(self, view: Any, *, structured: bool) -> None:
         self._view = view
         self._structured = structured
+        self._notes = Footnotes()  # the streamed answer's, for the terminal
 
     def on_event(self, event: Any, snapshot: Callable[[], Any]) -> None:
         self._view.on_event(event, lambda: present(snapshot(), structured=self._structured))
+        if event.type == "content_block_stop":
+            aside = self._aside(event.content_block)
+            if aside:
+                self._view.aside(aside)
 
     def show_message(self, message: Any) -> None:
         self._view.show_message(present(message, structured=self._structured))
 
     def finish(self, message: Any | None, footer: str, appendix: str = "") -> None:
+        if self._notes.entries:
+            self._view.aside(f"\n\n{self._notes.markdown()}")
         shown = None if message is None else present(message, structured=self._structured)
         self._view.finish(shown, footer, appendix)
+
+    def _aside(self, block: Any) -> str:
+        if _cites(block) and not self._structured:
+            return self._notes.markers(block.citations)
+        if block.type == "server_tool_use":
+            return f"\n{searching(block)}\n"
+        if block.type == "web_search_tool_result":
+            return f"{found(block)}\n\n"
+        return ""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._view, name)

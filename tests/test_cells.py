@@ -268,7 +268,7 @@ def test_cells_sends_the_last_code_cells_with_outputs_and_errors(loop):
         "Error: AttributeError: 'list' object has no attribute 'sortt'"
     )
     assert "too_old" not in context["text"] and "ignored" not in context["text"]
-    assert f"context: cells [{first}], [{second}]" in final_markdown(captured)
+    assert f"context: cells \\[{first}\\], \\[{second}\\]" in final_markdown(captured)  # shown as text, not links
 
 
 def test_cells_without_n_keeps_the_newest_within_cells_chars(loop):

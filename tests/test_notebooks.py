@@ -391,7 +391,7 @@ def test_working_with_your_notebook_fix_outputs_errors_cells_and_code(executed):
     assert "(turn 2 of this conversation)" in answer(cell(nb, "Why didn't Python catch that typo"))
     assert sent_out.endswith("worst day?\n[('Wed', 143), ('Mon', 120), ('Tue', 95), ('Thu', 88)]\n")
     assert text(cell(nb, "print(last_prompt().splitlines()[-1])")) == "NameError: name 'value' is not defined\n"
-    assert re.search(r"context: cells \[\d+\], \[\d+\], \[\d+\]</sub>", answer(cell(nb, "--cells 3")))
+    assert re.search(r"context: cells \\\[\d+\\\], \\\[\d+\\\], \\\[\d+\\\]</sub>", answer(cell(nb, "--cells 3")))
     generated = cell(nb, "%%claude --code")
     offered = text(cell(nb, "print(cell_code("))
     assert f"↓ {offered.count(chr(10))} lines of code offered as a new cell below." in text(generated)
