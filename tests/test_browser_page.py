@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 
 def hostile(n: int) -> str:
-    return f"<img src=x onerror=window.__pwned={n}>"
+    return f'<img src="x" onerror="window.__pwned={n}">'
 
 
 RESULTS = [

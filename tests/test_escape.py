@@ -16,7 +16,7 @@ from conftest import error_text, final_markdown
 from claude_magic.escape import Markdown, code, link, shorten, text
 from claude_magic.simulator import Reply
 
-IMG = "<img src=x onerror=window.__pwned=1>"
+IMG = '<img src="x" onerror="window.__pwned=1">'
 HOSTILE = [
     IMG,
     "<script>window.__pwned=1</script>",
@@ -27,6 +27,7 @@ HOSTILE = [
     "&lt;img src=x onerror=window.__pwned=1&gt;",
     "$ <img src=x onerror=window.__pwned=1> $",
     "<details open ontoggle=window.__pwned=1>",
+    "<img src=x onerror=alert(1)>",
     "line one\n\n<img src=x onerror=window.__pwned=1>",
     "\\<img src=x onerror=window.__pwned=1>",
     "| a | b |\n|---|---|\n| <img src=x onerror=window.__pwned=1> | c |",
@@ -146,7 +147,7 @@ def test_hostile_web_results_reach_the_page_as_text(nb):
     markdown = final_markdown(captured)
     assert_inert(markdown)
     assert links_of(markdown) == ["https://good.example/page", "https://good.example/page"]  # Found:, Sources
-    assert "Found: &lt;img src=x onerror=window.\\_\\_pwned=1&gt; (javascript:window.\\_\\_pwned=1)" in markdown
+    assert "Found: &lt;img src=\"x\" onerror=\"window.\\_\\_pwned=1\"&gt; (javascript:window.\\_\\_pwned=1)" in markdown
     assert "**Sources**" in markdown and "“&lt;script&gt;window.\\_\\_pwned=1&lt;/script&gt; quoted”" in markdown
     # Every update drawn while it streamed is inert too, not only the final bundle.
     for output in captured.outputs:
@@ -159,7 +160,7 @@ def test_a_hostile_chat_name_is_shown_not_run(nb):
     for command in ("chats", "usage"):
         _, captured = nb.run(f"%claude {command}")
         markdown = final_markdown(captured)
-        assert "&lt;img src=x" in markdown, command
+        assert "&lt;img src=\"x\"" in markdown, command
         assert_inert(markdown)
     _, captured = nb.run(f"%claude history --chat '{IMG}x'")
     assert_inert(final_markdown(captured))
@@ -167,14 +168,14 @@ def test_a_hostile_chat_name_is_shown_not_run(nb):
 
 def test_a_file_named_with_markup_is_shown_not_run(nb, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    name = "<img src=x onerror=window.__pwned=1>.txt"
+    name = f"{IMG}.txt"
     (tmp_path / name).write_text("Ravens remember faces.", encoding="utf-8")
     result, captured = nb.run(f"%%claude --file '{name}' --cite\nWhat does it say?")
     assert result.error_in_exec is None, error_text(captured)
     markdown = final_markdown(captured)
     # Claude's own text (here the simulator's) is Claude's markdown; the frame around it is ours.
     frame = markdown[markdown.index("**Sources**"):]
-    assert "&lt;img src=x onerror=window.\\_\\_pwned=1&gt;.txt" in frame
+    assert "&lt;img src=\"x\" onerror=\"window.\\_\\_pwned=1\"&gt;.txt" in frame
     assert_inert(frame)
 
 
