@@ -153,7 +153,7 @@ def test_conversations_history_chats_and_prompts(executed):
         "3 messages: user → assistant → user",
     ]
     table = text(exactly(nb, "%claude history"))
-    assert "| 1 | What is a Python generator?" in table and "| 2 | Show one used with `sum()`" in table
+    assert "| 1 | What is a Python generator?" in table and "| 2 | Show one used with \\`sum()\\`" in table  # previews are text
     undone = text(cell(nb, "%claude undo"))
     assert "Dropped the last exchange of chat 'default'." in undone
     assert "| 1 | What is a Python generator?" in undone and "| 2 |" not in undone
