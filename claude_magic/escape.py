@@ -50,7 +50,7 @@ def one_line(value: Any) -> str:
 
 
 def shorten(value: Any, width: int) -> str:
-    """`value` on one line, at most `width` characters: cut, it ends in "…". Plain text: escape it after."""
+    """`value` on one line, at most `width` characters (ending in "…" when cut). Plain text: escape it after."""
     line = one_line(value)
     return line if len(line) <= width else line[: max(0, width - 1)] + ELLIPSIS
 
