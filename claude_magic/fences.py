@@ -17,6 +17,8 @@ _OPENING = re.compile(r"(?P<fence>`{3,}|~{3,})(?P<info>.*)")
 # A list item's marker and the spaces after it; the item's content starts after them (after one space
 # when there are five or more: the rest is the content's own indentation).
 _ITEM = re.compile(r"(?P<marker> {0,3}(?:[-+*]|\d{1,9}[.)]))(?P<space> +|$)")
+_ITEM_STARTS = frozenset("-+*0123456789")
+_FENCE_CHARS = ("`", "~")  # `"x"[:1] in` them: the empty string is not
 OUTSIDE, OPEN, INSIDE, CLOSE = "outside", "open", "inside", "close"
 
 
@@ -66,27 +68,37 @@ class Fences:
         self._blank = False  # the last line was blank
 
     def feed(self, line: str) -> str:
+        # Only a line's first character decides whether the slower checks run: this is read on every
+        # update of a streaming answer.
+        stripped = line.lstrip()
         if self.fence is not None:
-            if line.strip() and _indent(line) < self._container:
+            if self._container and stripped and _indent(line) < self._container:
                 self.fence = None  # the list item ends, and with it its fence: the line is read anew
                 self._container = 0
-            elif self.fence.closed_by(line, self._container):
+            elif stripped[:1] == self.fence.char and self.fence.closed_by(line, self._container):
                 self.fence = None
                 return CLOSE
             else:
                 return INSIDE
-        if not line.strip():
+        if not stripped:
             self._blank = True
             return OUTSIDE
-        item = _ITEM.match(line.expandtabs(4))
+        first = stripped[0]
+        fence = None
+        item = _ITEM.match(line.expandtabs(4)) if first in _ITEM_STARTS else None
         if item and _indent(line) < self._container + 4:
             space = len(item["space"])
             self._container = len(item["marker"]) + (space if 1 <= space <= 4 else 1)
-            fence = opening(" " * self._container + line.expandtabs(4)[len(item[0]):], self._container)
+            rest = line.expandtabs(4)[len(item[0]):]
+            if rest.lstrip()[:1] in _FENCE_CHARS:
+                fence = opening(" " * self._container + rest, self._container)
         else:
-            if _indent(line) < self._container and (self._blank or opening(line) is not None):
+            candidate = first in _FENCE_CHARS
+            if self._container and _indent(line) < self._container and (
+                    self._blank or (candidate and opening(line) is not None)):
                 self._container = 0  # past the list; a fence there is the list's end, not its content
-            fence = opening(line, self._container)
+            if candidate:
+                fence = opening(line, self._container)
         self._blank = False
         if fence is None:
             return OUTSIDE
