@@ -189,7 +189,7 @@ class Mapper:
                 counts = [batch.request_counts for batch in latest.values()]
                 finished = sum(c.succeeded + c.errored + c.canceled + c.expired for c in counts)
                 failed = sum(c.errored + c.canceled + c.expired for c in counts)
-                statuses = ", ".join(f"`{b.id}` {b.processing_status}" for b in latest.values())
+                statuses = ", ".join(f"{code(b.id)} {text(b.processing_status)}" for b in latest.values())
                 progress.update(finished, failed, note=f"batch {statuses}")
                 if all(batch.processing_status == "ended" for batch in latest.values()):
                     break
