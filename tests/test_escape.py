@@ -218,3 +218,11 @@ def test_a_hostile_model_name_in_the_status_and_footer_is_text(nb):
     _, captured = nb.run(f"%%claude -m '{IMG}'\nhi")
     for output in captured.outputs:
         assert_inert(output.data.get("text/markdown", ""))
+
+
+def test_every_table_cell_is_text_unless_made_safe_here():
+    from claude_magic.tables import Table
+
+    table = Table(["model", "name"], [(code(IMG), IMG), ("a|b", Markdown("`x|y`"))])._repr_markdown_()
+    assert_inert(table)
+    assert [len(row.split(" | ")) for row in table.splitlines()] == [2, 2, 2, 2]  # no pipe split a row
