@@ -224,6 +224,7 @@ class AnswerView:
         self.done = ""
         self._surface = None
         self._text_mode = mode == "text"
+        self._block = ""  # the type of the content block streaming (a terminal prints only a tool call's input)
         self._guard(lambda: setattr(self, "_surface", _SURFACES[mode](bundle(status))))
         self._start_round()
 
@@ -237,7 +238,9 @@ class AnswerView:
         if self._surface is None:
             return
         if self._text_mode:
-            text = _terminal_text(event)
+            if event.type == "content_block_start":
+                self._block = event.content_block.type
+            text = _terminal_text(event, self._block)
             if text:
                 self._guard(lambda: self._surface.delta(text))
         elif _shows_something(event) and self.throttle.ready():
@@ -250,6 +253,12 @@ class AnswerView:
             self._guard(lambda: self._surface.delta(markdown))
         else:
             self.status(markdown)
+
+    def aside(self, text: str) -> None:
+        """What a terminal prints between the streamed deltas (citation markers, searches, sources): a
+        notebook needs none of it, the live markdown shows it already."""
+        if self._text_mode and self._surface is not None:
+            self._guard(lambda: self._surface.delta(text))
 
     def add_round(self, markdown: str) -> None:
         """A finished round (the tool calls and their results): shown for good, in place of its stream."""
@@ -265,7 +274,8 @@ class AnswerView:
         answer = self._join(self.done, close_fences(markdown_of(message)) if message is not None else "")
         markdown = self._join(answer, f"<sub>{footer}</sub>", appendix)
         data = {"text/markdown": markdown, "text/plain": self._join(_plain(answer), footer, appendix)}
-        if self._surface is not None and self._guard(lambda: self._surface.final(data, footer)):
+        # A terminal has printed the answer as it came: what it still needs is the footer and the appendix.
+        if self._surface is not None and self._guard(lambda: self._surface.final(data, self._join(footer, appendix))):
             return
         print(self._join(answer, footer, appendix))
 
@@ -341,12 +351,13 @@ def _shows_something(event: Any) -> bool:
     return False
 
 
-def _terminal_text(event: Any) -> str:
-    """What a terminal prints for one event: text and thinking as they come, tool calls as they form."""
+def _terminal_text(event: Any, block: str = "tool_use") -> str:
+    """What a terminal prints for one event: text and thinking as they come, tool calls as they form
+    (`block` is the type of the block streaming; a server tool's search is printed whole, by citations.py)."""
     if event.type in ("text", "thinking"):
         return getattr(event, event.type)
     if event.type == "input_json":
-        return event.partial_json
+        return event.partial_json if block == "tool_use" else ""
     if event.type == "content_block_start" and event.content_block.type in ("tool_use", "thinking"):
         block = event.content_block
         return f"\n🔧 {block.name}(" if block.type == "tool_use" else "\n[thinking] "

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .fences import CLOSE, INSIDE, Fences
 from .markdown import block_markdown, close_fences
 
-_FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
 _LIST_ITEM = re.compile(r"([-+*]|\d{1,9}[.)])(\s|$)")
 
 
@@ -24,18 +24,15 @@ def finished_end(text: str, start: int = 0) -> int:
     Only whole lines count: how a line begins is known once it has ended.
     """
     end = start
-    fence: str | None = None  # the opening fence's backticks or tildes, while inside one
+    fences = Fences()
     in_list = False
     after_blank = False
     line_start = start
     while (line_end := text.find("\n", line_start)) >= 0:
         line = text[line_start:line_end]
         stripped = line.lstrip()
-        if fence is not None:
-            closing = _FENCE.match(stripped)
-            if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence) \
-                    and not closing.group(2).strip():
-                fence = None
+        if fences.feed(line) in (INSIDE, CLOSE):
+            pass  # a fence's content and its closing line start no block
         elif not stripped:
             after_blank = True
         else:
@@ -44,9 +41,6 @@ def finished_end(text: str, start: int = 0) -> int:
                 if after_blank and not (item and in_list):
                     end = line_start
                 in_list = item
-            opening = _FENCE.match(stripped)
-            if opening and not (opening.group(1)[0] == "`" and "`" in opening.group(2)):
-                fence = opening.group(1)
             after_blank = False
         line_start = line_end + 1
     return end

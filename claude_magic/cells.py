@@ -18,7 +18,7 @@ from typing import Any
 
 import IPython
 
-from .codeblocks import cell_code, fenced
+from .codeblocks import cell_blocks, cell_code, fenced
 from .errors import BadInput, ClaudeMagicError, Stopped
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -242,17 +242,28 @@ def offer_cell(shell: Any, message: Any) -> str | None:
     """Put the code of `message` into a new cell below the running one (in a terminal: the next prompt).
 
     Returns the code offered, or None when there is none; either way a line under the answer says so
-    (printed, so the answer stays the cell's last display).
+    (printed, so the answer stays the cell's last display). Code an answer cut at max_tokens left
+    unclosed is offered too (it was paid for, and may be finished by hand), but headed by `CUT_CODE`:
+    never as if it were whole.
     """
     answer = "".join(block.text for block in message.content if block.type == "text")
     code = cell_code(answer)
     if code is None:
         print("No Python code block in this answer, so no new cell was added.")
         return None
+    if getattr(message, "stop_reason", None) == "max_tokens" and not cell_blocks(answer)[-1].closed:
+        code = f"{CUT_CODE}\n{code}"
+        shell.set_next_input(code, replace=False)
+        print("⚠ The answer was cut at max_tokens inside its code: the new cell below holds the part that came, "
+              "marked incomplete on its first line. Raise --max-tokens and ask again for all of it.")
+        return code
     shell.set_next_input(code, replace=False)
     lines = code.count("\n") + 1
     print(f"↓ {lines} line{'s' if lines > 1 else ''} of code offered as a new cell below.")
     return code
+
+
+CUT_CODE = "# ⚠ INCOMPLETE: the answer was cut at max_tokens inside this code (raise --max-tokens and ask again)."
 
 
 def _numbers(numbers: list[int]) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+from .codeblocks import fenced
+from .escape import link, shorten, text
 from .web import found, searching
 
 QUOTE_CHARS = 160
@@ -28,7 +30,7 @@ def present(message: Any, *, structured: bool = False) -> Any:
     joining = False  # whether the last part shown is the answer's own text, which the next text continues
     for block in blocks:
         if block.type == "text":
-            text = f"```json\n{block.text}\n```" if structured else block.text + notes.markers(block.citations or [])
+            text = fenced(block.text, "json") if structured else block.text + notes.markers(block.citations or [])
             if joining and not structured:
                 content[-1] = _text(content[-1].text + text)
             else:
@@ -73,18 +75,15 @@ class Footnotes:
 
 def describe(citation: Any) -> str:
     """One footnote: the quoted passage, then where it is."""
-    quoted = " ".join(citation.cited_text.split())
-    if len(quoted) > QUOTE_CHARS:
-        quoted = quoted[: QUOTE_CHARS - 1] + "…"
-    return f"“{_escape(quoted)}” — {where(citation)}"
+    return f"“{text(shorten(citation.cited_text, QUOTE_CHARS))}” — {where(citation)}"
 
 
 def where(citation: Any) -> str:
     kind = citation.type
     if kind == "web_search_result_location":
-        return f"[{_escape(citation.title or citation.url)}]({citation.url})"
+        return link(citation.title, citation.url)
     title = getattr(citation, "document_title", None) or getattr(citation, "title", None)
-    title = f"*{_escape(title)}*" if title else f"document {getattr(citation, 'document_index', 0) + 1}"
+    title = f"*{text(title)}*" if title else f"document {getattr(citation, 'document_index', 0) + 1}"
     if kind == "page_location":
         first, last = citation.start_page_number, citation.end_page_number - 1
         return f"{title}, {'p. ' + str(first) if last <= first else f'pp. {first}–{last}'}"
@@ -120,21 +119,42 @@ def as_params(citations: list[Any]) -> list[dict[str, Any]]:
 
 
 class Presenter:
-    """An answer view that draws `present(message)` instead of the bare message; the rest is the view's."""
+    """An answer view that draws `present(message)` instead of the bare message; the rest is the view's.
+
+    A terminal prints the answer's deltas as they come, not `present`'s copy, so it is told the rest
+    as asides: each cited passage's markers when it ends, each search and what it found, and the
+    footnotes before the footer.
+    """
 
     def __init__(self, view: Any, *, structured: bool) -> None:
         self._view = view
         self._structured = structured
+        self._notes = Footnotes()  # the streamed answer's, for the terminal
 
     def on_event(self, event: Any, snapshot: Callable[[], Any]) -> None:
         self._view.on_event(event, lambda: present(snapshot(), structured=self._structured))
+        if event.type == "content_block_stop":
+            aside = self._aside(event.content_block)
+            if aside:
+                self._view.aside(aside)
 
     def show_message(self, message: Any) -> None:
         self._view.show_message(present(message, structured=self._structured))
 
     def finish(self, message: Any | None, footer: str, appendix: str = "") -> None:
+        if self._notes.entries:
+            self._view.aside(f"\n\n{self._notes.markdown()}")
         shown = None if message is None else present(message, structured=self._structured)
         self._view.finish(shown, footer, appendix)
+
+    def _aside(self, block: Any) -> str:
+        if _cites(block) and not self._structured:
+            return self._notes.markers(block.citations)
+        if block.type == "server_tool_use":
+            return f"\n{searching(block)}\n"
+        if block.type == "web_search_tool_result":
+            return f"{found(block)}\n\n"
+        return ""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._view, name)
@@ -150,7 +170,3 @@ def _key(citation: Any) -> tuple[Any, ...]:
 
 def _text(text: str) -> Any:
     return SimpleNamespace(type="text", text=text)
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", "\\[").replace("]", "\\]").replace("*", "\\*")

@@ -1,8 +1,6 @@
 """Fenced code blocks in markdown: finding the code of an answer, and fencing text safely.
 
-Pure functions over strings, following CommonMark's fences (``` or ~~~, three or more; a block is
-closed by a fence of the same character at least as long; an unclosed block runs to the end). One
-liberty: a fence may be indented any amount, since models indent fences inside list items.
+Pure functions over strings; where a block opens and closes is fences.py's (CommonMark's rules).
 """
 
 from __future__ import annotations
@@ -10,7 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_OPENING = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+from .fences import INSIDE, OPEN, Fences
+
 # What models write on a fence for Python a notebook runs; an untagged block counts only when none is tagged.
 PYTHON = frozenset({"python", "py", "python3", "py3", "ipython", "ipython3", "jupyter"})
 
@@ -19,38 +18,45 @@ PYTHON = frozenset({"python", "py", "python3", "py3", "ipython", "ipython3", "ju
 class CodeBlock:
     language: str  # the first word of the info string, lower-cased ("" when untagged)
     code: str
+    closed: bool = True  # False: the text ended inside it (an answer cut short)
 
 
 def code_blocks(markdown: str) -> list[CodeBlock]:
     """Every fenced code block of `markdown`, in order (a fence inside a longer fence is content)."""
     blocks: list[CodeBlock] = []
-    lines = markdown.splitlines()
-    position = 0
-    while position < len(lines):
-        opening = _OPENING.match(lines[position])
-        position += 1
-        if opening is None or (opening["fence"][0] == "`" and "`" in opening["info"]):
+    fences = Fences()
+    body: list[str] = []
+    for line in markdown.splitlines():
+        fence = fences.fence
+        state = fences.feed(line)
+        if state == INSIDE:
+            body.append(_dedent(line, fence.indent))
             continue
-        fence, indent = opening["fence"], len(opening["indent"])
-        closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
-        body = []
-        while position < len(lines) and not closing.match(lines[position]):
-            body.append(_dedent(lines[position], indent))
-            position += 1
-        position += 1  # past the closing fence
-        words = opening["info"].split()
-        blocks.append(CodeBlock(words[0].lower() if words else "", "\n".join(body)))
+        if fence is not None:  # closed by this line, or by the end of the list item it was in
+            blocks.append(CodeBlock(fence.language, "\n".join(body)))
+        if state == OPEN:
+            body = []
+    if fences.fence is not None:
+        blocks.append(CodeBlock(fences.fence.language, "\n".join(body), closed=False))
     return blocks
+
+
+def cell_blocks(markdown: str) -> list[CodeBlock]:
+    """The blocks a notebook cell should get from an answer: its Python ones (maybe none).
+
+    Blocks tagged as Python are taken; untagged blocks only when there is no tagged one (they are often
+    sample output beside the code).
+    """
+    blocks = [block for block in code_blocks(markdown) if block.code.strip()]
+    return [b for b in blocks if b.language in PYTHON] or [b for b in blocks if not b.language]
 
 
 def cell_code(markdown: str) -> str | None:
     """The code a notebook cell should get from an answer: its Python blocks joined, without fences or prose.
 
-    Blocks tagged as Python are taken; untagged blocks only when there is no tagged one (they are often
-    sample output beside the code). None when the answer has no such block.
+    None when the answer has no such block.
     """
-    blocks = [block for block in code_blocks(markdown) if block.code.strip()]
-    chosen = [b for b in blocks if b.language in PYTHON] or [b for b in blocks if not b.language]
+    chosen = cell_blocks(markdown)
     if not chosen:
         return None
     return "\n\n".join(block.code.strip("\n") for block in chosen)

@@ -12,6 +12,7 @@ from typing import Any
 
 from .chat_rules import check_asked, check_count, check_messages, check_model, check_name
 from .citations import as_params
+from .escape import code
 from .request_summary import preview
 from .tables import Rendered, markdown_table
 
@@ -110,7 +111,7 @@ class Chat(Rendered):
 
     def _repr_markdown_(self) -> str:
         if not self.exchanges:
-            return f"Chat `{self.name}` has no exchanges yet."
+            return f"Chat {code(self.name)} has no exchanges yet."
         rows = [(number, preview(exchange.user["content"], 60), preview(exchange.assistant["content"], 60),
                  f"{exchange.input_tokens:,} / {exchange.output_tokens:,}")
                 for number, exchange in enumerate(self.exchanges, 1)]

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .escape import code
 from .models import WEB_SEARCH_USD, prices
 from .tables import Rendered, markdown_table
 
@@ -55,7 +56,7 @@ class Ledger(Rendered):
                 cost += row["web_search"] * WEB_SEARCH_USD
             shown = "price unknown" if cost is None else f"${cost:,.4f}"
             searches = [f"{row['web_search']:,}"] if searched else []
-            rows.append([chat, f"`{model}`", row["requests"], *(f"{row[kind]:,}" for kind in KINDS), *searches, shown])
+            rows.append([chat, code(model), row["requests"], *(f"{row[kind]:,}" for kind in KINDS), *searches, shown])
         header = ["chat", "model", "requests", "input", "output", "cache read", "cache write",
                   *(["web searches"] if searched else []), "estimated cost"]
         return markdown_table(header, rows, right=range(2, len(header)))

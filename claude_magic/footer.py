@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from .escape import text
+
 
 def footer(messages: list[Any], *, model: str, seconds: float, first_token: float | None, state: str | None,
            max_tokens: int | None = None, context: list[str] = (), replayed: bool = False,
            retries: int = 0) -> str:
     """One compact line: model · tokens (all rounds) · how it ended · time to first token · total time."""
     last = messages[-1] if messages else None
-    parts = [getattr(last, "model", None) or model]
+    parts = [text(getattr(last, "model", None) or model)]
     if messages:
         usages = [message.usage for message in messages]
         # An unfinished message still holds message_start's placeholder output count.
@@ -33,7 +35,7 @@ def footer(messages: list[Any], *, model: str, seconds: float, first_token: floa
         parts.append(f"first token {first_token:.2f} s")
     parts.append(f"{seconds:.1f} s")
     if context:
-        parts.append(f"context: {', '.join(context)}")
+        parts.append(f"context: {', '.join(map(text, context))}")
     line = " · ".join(parts)
     if state is None and getattr(last, "stop_reason", None) == "max_tokens":
         line += (f" — cut at max_tokens ({max_tokens}): raise it with `--max-tokens N` "

@@ -21,6 +21,7 @@ from .connection import BACKENDS, load_sdk
 from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
 from .errors import BadInput
+from .escape import code
 from .failures import BadKeyword
 from .fitting import fit
 from .mapping import Mapper
@@ -389,7 +390,7 @@ def _chats(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
 
 
 def _models(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
-    display(Table(["model", "name"], [(f"`{m.id}`", m.display_name) for m in magics.session.models()],
+    display(Table(["model", "name"], [(code(m.id), m.display_name) for m in magics.session.models()],
                   empty="The server lists no models."))
 
 

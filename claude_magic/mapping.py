@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .answer_view import display_markdown
+from .codeblocks import fenced
 from .conversation import user_turn
 from .errors import BadInput, ClaudeMagicError, Stopped, explain
+from .escape import code, text
 from .progress import Progress
 from .prompt import interpolate
 from .replay import request_key
@@ -26,6 +28,7 @@ from .request_summary import preview
 from .session import countable
 from .stores import Store
 from .structured import parse_each, records
+from .tables import markdown_table
 
 # The Message Batches API's limits for one batch; a larger input is split into several batches.
 MAX_BATCH_REQUESTS = 100_000
@@ -132,9 +135,9 @@ class Mapper:
             how = f"count_tokens on {len(picked)} of the {total:,} prompts, spread evenly, scaled to all"
         request = requests[0]
         where = "as a Message Batch (half price)" if batch else "one request each"
-        first = "\n".join(f"> {line}" for line in prompts[0][:2000].splitlines() or [""])
+        first = fenced(prompts[0][:2000])  # shown as it is: the items are data, not markdown
         display_markdown(
-            f"**--map {name}: {total:,} prompts** to `{request['model']}`, {where} — nothing was asked.\n\n"
+            f"**--map {text(name)}: {total:,} prompts** to {code(request['model'])}, {where} — nothing was asked.\n\n"
             f"**{tokens} input tokens** in all ({how}); each answer at most {request['max_tokens']:,} tokens."
             f"\n\nFirst prompt:\n\n{first}"
         )
@@ -188,7 +191,7 @@ class Mapper:
                 counts = [batch.request_counts for batch in latest.values()]
                 finished = sum(c.succeeded + c.errored + c.canceled + c.expired for c in counts)
                 failed = sum(c.errored + c.canceled + c.expired for c in counts)
-                statuses = ", ".join(f"`{b.id}` {b.processing_status}" for b in latest.values())
+                statuses = ", ".join(f"{code(b.id)} {text(b.processing_status)}" for b in latest.values())
                 progress.update(finished, failed, note=f"batch {statuses}")
                 if all(batch.processing_status == "ended" for batch in latest.values()):
                     break
@@ -219,7 +222,7 @@ class Mapper:
             try:
                 return client.messages.batches.retrieve(ids[n])
             except anthropic.NotFoundError:
-                display_markdown(f"⚠ Batch `{ids[n]}` (kept in `{state.path}`) is gone from the server — expired, "
+                display_markdown(f"⚠ Batch {code(ids[n])} (kept in {code(state.path)}) is gone from the server — expired, "
                                  "deleted, or made with another key or server: dropped it, submitting a fresh one.")
         ids[n] = client.messages.batches.create(requests=chunk, extra_headers=headers).id
         state.put(key, ids)
@@ -263,10 +266,10 @@ def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | 
     """How it went in a line, where the results are, and the first rows of prompts and answers."""
     failed = sum(isinstance(answer, Failed) for answer in answers)
     line = ("⏹ stopped by you · " if stopped else "") + f"✓ {len(answers) - failed} of {len(answers)} answered" + (f" · ⚠ {failed} failed" if failed else "")
-    line += f" · {seconds:.1f} s · " + (f"{kind} in `{out}`, " if out else "") + "Messages in `last_map`"
-    rows = [f"| {n} | {preview(p, 50)} | {preview(str(a), 70)} |" for n, (p, a) in enumerate(zip(prompts, answers))]
+    line += f" · {seconds:.1f} s · " + (f"{kind} in {code(out)}, " if out else "") + "Messages in `last_map`"
+    rows = [(n, preview(p, 50), preview(str(a), 70)) for n, (p, a) in enumerate(zip(prompts, answers))]
     more = f"\n\n… and {len(rows) - 10} more" if len(rows) > 10 else ""
-    return f"{line}\n\n| # | prompt | answer |\n|---:|---|---|\n" + "\n".join(rows[:10]) + more
+    return f"{line}\n\n" + markdown_table(["#", "prompt", "answer"], rows[:10], right=[0]) + more
 
 
 class _BatchState:

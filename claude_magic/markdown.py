@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .escape import code, text
+from .fences import unclosed
+
 
 def markdown_of(message: Any) -> str:
     """The answer as markdown, one part per content block, in the order Claude sent them."""
@@ -23,14 +26,18 @@ def block_markdown(block: Any) -> str:
         return "*(redacted thinking)*"
     if kind in ("tool_use", "server_tool_use"):
         arguments = json.dumps(block.input, ensure_ascii=False) if block.input else ""
-        return f"🔧 `{block.name}({arguments})`"
-    return f"*({kind.replace('_', ' ')})*"
+        return f"🔧 {code(f'{block.name}({arguments})')}"
+    return f"*({text(kind.replace('_', ' '))})*"
 
 
 def close_fences(text: str) -> str:
-    """Close a code fence left open by a partial answer, so what follows is not swallowed by it."""
-    fences = sum(1 for line in text.splitlines() if line.lstrip().startswith("```"))
-    return text + "\n```" if fences % 2 else text
+    """Close a code fence left open by a partial answer (``` or ~~~, of any length), so what follows —
+    the footer, the next segment — is not swallowed by it."""
+    fence = unclosed(text)
+    if fence is None:
+        return text
+    separator = "" if text.endswith("\n") else "\n"
+    return f"{text}{separator}{' ' * fence.indent}{fence.closing}"
 
 
 def bundle(markdown: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
+from .escape import code, text
 from .failures import broke_midstream, retryable
 from .files import Loaded, Uploads
 from .footer import footer
@@ -188,7 +189,7 @@ class Session:
         client = self.client()
         earlier = self._fit(client, chat, options, cell_id, earlier, turns)
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
-        view = Presenter(AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
+        view = Presenter(AnswerView(mode, f"⏳ Asking {text(options.model)}…", interval=self.settings.update_interval,
                                     clock=self.clock), structured=options.schema is not None)
         run = _Run(self.clock, options.events)
         try:
@@ -209,7 +210,7 @@ class Session:
                         "`%config ClaudeMagics.max_tool_rounds = N`."
                     )
                 asked = markdown_of(message)
-                calls = ", ".join(f"`{b.name}`" for b in message.content if b.type == "tool_use")
+                calls = ", ".join(code(b.name) for b in message.content if b.type == "tool_use")
                 view.status(f"{asked}\n\n⚙ Running {calls}…")
                 results = run_calls(message, options.tools)
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
@@ -335,7 +336,7 @@ class Session:
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
                       replayed=bool(run.replayed), retries=run.retries) + footer_note(messages)
-        line = " · ".join([line, *options.notes])
+        line = " · ".join([line, *map(text, options.notes)])
         if messages and state is None:
             line += fullness(messages[-1], self.windows.of(self.client(), options.model))
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")

@@ -1,7 +1,7 @@
 """Markdown tables for the objects that render themselves: chats, the usage ledger, the model list.
 
-One place makes a cell safe: one line, and `|` escaped so a value cannot split its row. Each
-object gives `_repr_markdown_` (a notebook shows the table) and `_repr_pretty_` (a terminal shows
+One place makes a cell safe: one line, shown literally (escape.py's `text`) unless it is already safe
+`Markdown` (a code span, a link), and no unescaped `|` left to split its row. Each object gives `_repr_markdown_` (a notebook shows the table) and `_repr_pretty_` (a terminal shows
 the same text), so `%claude history` and `display(...)` draw the same thing.
 """
 
@@ -11,18 +11,26 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+from .escape import Markdown, text
+
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
 def cell(value: Any) -> str:
-    """One table-safe line; a `|` already escaped (as `render.preview` leaves it) stays as it is."""
-    return _UNESCAPED_PIPE.sub(r"\\|", " ".join(str(value).split()))
+    """One table-safe line: a value shown as it is; `Markdown` kept, its pipes (even in code spans) escaped."""
+    if not isinstance(value, Markdown):
+        return text(value)  # escapes `|` too
+    return _UNESCAPED_PIPE.sub(r"\\|", " ".join(value.split()))
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]], right: Collection[int] = ()) -> str:
-    """A GitHub-flavoured markdown table; the columns numbered in `right` are right-aligned (numbers)."""
+    """A GitHub-flavoured markdown table; the columns numbered in `right` are right-aligned (numbers).
+
+    The header is this package's own words; every other cell goes through `cell`: pass values as they
+    are, and `Markdown` only for what must render (a code span from `escape.code`, a link from `escape.link`).
+    """
     rule = ["---:" if n in right else "---" for n in range(len(header))]
-    lines = [header, rule, *([cell(value) for value in row] for row in rows)]
+    lines = [list(header), rule, *([cell(value) for value in row] for row in rows)]
     return "\n".join(f"| {' | '.join(line)} |" for line in lines)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .escape import code
+from .tables import markdown_table
+
 RAW_EVENTS = frozenset({"message_start", "content_block_start", "content_block_delta", "content_block_stop",
                         "message_delta", "message_stop"})
 
@@ -27,8 +30,7 @@ def timeline(records: list[tuple[float, str, Any, int]]) -> str:
             rows[-1][5] = milliseconds
         else:
             rows.append([milliseconds, kind, index, 1, size, milliseconds])
-    lines = ["| ms | event | block | count | chars |", "|---:|---|---:|---:|---:|"]
-    for first, kind, index, count, size, last in rows:
-        when = f"{first:.0f}" if count == 1 else f"{first:.0f}–{last:.0f}"
-        lines.append(f"| {when} | `{kind}` | {'' if index is None else index} | {count} | {size or ''} |")
-    return "\n".join(lines)
+    shown = [(f"{first:.0f}" if count == 1 else f"{first:.0f}–{last:.0f}", code(kind),
+              "" if index is None else index, count, size or "")
+             for first, kind, index, count, size, last in rows]
+    return markdown_table(["ms", "event", "block", "count", "chars"], shown, right=[0, 2, 3, 4])

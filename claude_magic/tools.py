@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import BadInput
+from .escape import code, shorten
 
 RESULT_PREVIEW = 200
 # The API's pattern for a tool's name.
@@ -90,11 +91,8 @@ def run_calls(message: Any, tools: Mapping[str, Any]) -> list[dict[str, Any]]:
 def results_markdown(results: list[dict[str, Any]]) -> str:
     lines = []
     for result in results:
-        text = " ".join(result["content"].split())
-        if len(text) > RESULT_PREVIEW:
-            text = text[: RESULT_PREVIEW - 1] + "…"
         mark = "⚠ error" if result.get("is_error") else "result"
-        lines.append(f"> ↳ {mark}: `{text}`")
+        lines.append(f"> ↳ {mark}: {code(shorten(result['content'], RESULT_PREVIEW))}")
     return "\n>\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import BadInput
+from .escape import code, link, text
 
 # The newest web search tool version the installed SDK types know (WebSearchTool20260318Param).
 WEB_SEARCH = "web_search_20260318"
@@ -26,18 +27,18 @@ def searching(block: Any) -> str:
     """A server tool call as one line: the search and its query (which may still be streaming)."""
     query = (block.input or {}).get("query") if isinstance(block.input, dict) else None
     if block.name == "web_search":
-        return f"🔎 Searching the web for *{_plain(str(query))}*…" if query else "🔎 Searching the web…"
-    return f"🔧 `{block.name}`"
+        return f"🔎 Searching the web for *{text(query)}*…" if query else "🔎 Searching the web…"
+    return f"🔧 {code(block.name)}"
 
 
 def found(block: Any) -> str:
     """What a search found, as a compact list of linked titles; or why it failed."""
     content = block.content
     if not isinstance(content, list):
-        return f"⚠ The web search failed ({getattr(content, 'error_code', 'unknown error')})."
+        return f"⚠ The web search failed ({text(getattr(content, 'error_code', None) or 'unknown error')})."
     if not content:
         return "Found nothing."
-    links = [f"[{_plain(result.title)}]({result.url})" for result in content[:SHOWN_SOURCES]]
+    links = [link(result.title, result.url) for result in content[:SHOWN_SOURCES]]
     more = f" and {len(content) - SHOWN_SOURCES} more" if len(content) > SHOWN_SOURCES else ""
     return f"Found: {' · '.join(links)}{more}"
 
@@ -70,8 +71,3 @@ def joined(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             merged.append(turn)
     return merged
-
-
-def _plain(text: str) -> str:
-    """Text safe inside markdown emphasis and link labels."""
-    return " ".join(text.replace("[", "(").replace("]", ")").replace("*", "").split())

@@ -268,7 +268,7 @@ def test_cells_sends_the_last_code_cells_with_outputs_and_errors(loop):
         "Error: AttributeError: 'list' object has no attribute 'sortt'"
     )
     assert "too_old" not in context["text"] and "ignored" not in context["text"]
-    assert f"context: cells [{first}], [{second}]" in final_markdown(captured)
+    assert f"context: cells \\[{first}\\], \\[{second}\\]" in final_markdown(captured)  # shown as text, not links
 
 
 def test_cells_without_n_keeps_the_newest_within_cells_chars(loop):
@@ -314,3 +314,23 @@ def test_in_a_kernel_the_code_is_a_set_next_input_payload_below_the_cell(monkeyp
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_code_cut_at_max_tokens_is_offered_marked_incomplete_never_as_whole(loop):
+    from claude_magic.cells import CUT_CODE
+
+    loop.sim.queue(Reply.text("Here:\n\n```python\nimport os\nfor name in os.listdir():\n    print(name)\n"
+                              "os.remove('x')\n```\n\nDone."))
+    result, captured = loop.run("%%claude --code --max-tokens 8\nList files.")
+    assert result.error_in_exec is None, error_text(captured)
+    assert loop.ns["last_message"].stop_reason == "max_tokens"
+    offered = loop.shell.rl_next_input
+    assert offered.startswith(CUT_CODE + "\nimport os\nfor name in os.listdir():") and "os.remove" not in offered
+    assert "cut at max_tokens inside its code" in captured.stdout and "offered as a new cell" not in captured.stdout
+
+
+def test_code_whose_block_closed_before_max_tokens_is_offered_whole(loop):
+    loop.sim.queue(Reply.text("```python\nx = 1\n```\n\nAnd now a long explanation of what x is for."))
+    loop.run("%%claude --code --max-tokens 6\nSet x.")
+    assert loop.ns["last_message"].stop_reason == "max_tokens"
+    assert loop.shell.rl_next_input == "x = 1"

@@ -44,7 +44,7 @@ def test_a_failed_search_says_why_and_markdown_in_titles_is_escaped():
          "content": {"type": "web_search_tool_result_error", "error_code": "max_uses_exceeded"}},
         {"type": "text", "text": "No luck."},
     )))
-    assert "🔎 Searching the web for *bold (x)*…" in shown
+    assert "🔎 Searching the web for *\\*bold\\* \\[x\\]*…" in shown
     assert "⚠ The web search failed (max_uses_exceeded)." in shown and shown.endswith("No luck.")
 
 

@@ -16,7 +16,7 @@ def test_a_shorter_or_other_fence_inside_a_block_is_content():
 
 def test_an_unclosed_block_runs_to_the_end_and_a_backtick_info_string_is_no_fence():
     assert code_blocks("```python\nfor i in range(3):\n    print(i") == [
-        CodeBlock("python", "for i in range(3):\n    print(i")]
+        CodeBlock("python", "for i in range(3):\n    print(i", closed=False)]
     assert code_blocks("``` a`b\nnot code") == []
 
 

@@ -30,11 +30,11 @@ def test_table_prices_known_models_and_never_guesses():
     ledger.add("default", message("my-local-model"))
     ledger.add("--map --batch", message(), batch=True)
     table = ledger.table({})
-    assert "| default | `claude-sonnet-4-5` | 1 | 1,000,000 | 100,000 | 500,000 | 0 | $4.6500 |" in table
+    assert "| default | `claude-sonnet-4-5` | 1 | 1,000,000 | 100,000 | 500,000 | 0 | \\$4.6500 |" in table
     assert "| default | `my-local-model` | 1 | 1,000,000 | 100,000 | 0 | 0 | price unknown |" in table
-    assert "| --map --batch | `claude-sonnet-4-5` | 1 | 1,000,000 | 100,000 | 0 | 0 | $2.2500 |" in table
+    assert "| \\--map --batch | `claude-sonnet-4-5` | 1 | 1,000,000 | 100,000 | 0 | 0 | \\$2.2500 |" in table
     custom = {"my-local-model": {"input": 1.0, "output": 2.0, "cache_read": 0.1, "cache_write": 1.25}}
-    assert "| $1.2000 |" in ledger.table(custom)
+    assert "| \\$1.2000 |" in ledger.table(custom)
 
 
 def test_usage_command_totals_what_the_chats_spent(nb, monkeypatch):

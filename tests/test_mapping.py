@@ -239,7 +239,7 @@ def test_map_count_previews_and_asks_nothing(nb):
         "One fact about Oslo.", "One fact about Paris.", "One fact about Rome."]
     shown = final_markdown(captured)
     assert "**--map cities: 3 prompts**" in shown and "nothing was asked" in shown
-    assert "count_tokens on all 3 prompts" in shown and "> One fact about Paris." in shown
+    assert "count_tokens on all 3 prompts" in shown and "```\nOne fact about Paris.\n```" in shown
     from claude_magic.simulator.answers import count_tokens
 
     assert f"**{sum(count_tokens(r['body']) for r in nb.sim.requests):,} input tokens** in all" in shown
@@ -252,7 +252,7 @@ def test_map_count_of_many_items_counts_a_sample_and_says_so(nb):
     assert {r["path"] for r in nb.sim.requests} == {"/v1/messages/count_tokens"} and len(nb.sim.requests) == 20
     shown = final_markdown(captured)
     assert "**--map numbers: 500 prompts**" in shown and "as a Message Batch" in shown
-    assert "count_tokens on 20 of the 500 prompts" in shown and "> Is 0 prime?" in shown
+    assert "count_tokens on 20 of the 500 prompts" in shown and "```\nIs 0 prime?" in shown
     assert "**≈ " in shown
     counted = {r["body"]["messages"][0]["content"] for r in nb.sim.requests}
     assert {"Is 0 prime?", "Is 499 prime?"} <= counted

@@ -153,7 +153,7 @@ def test_conversations_history_chats_and_prompts(executed):
         "3 messages: user → assistant → user",
     ]
     table = text(exactly(nb, "%claude history"))
-    assert "| 1 | What is a Python generator?" in table and "| 2 | Show one used with `sum()`" in table
+    assert "| 1 | What is a Python generator?" in table and "| 2 | Show one used with \\`sum()\\`" in table  # previews are text
     undone = text(cell(nb, "%claude undo"))
     assert "Dropped the last exchange of chat 'default'." in undone
     assert "| 1 | What is a Python generator?" in undone and "| 2 |" not in undone
@@ -391,7 +391,7 @@ def test_working_with_your_notebook_fix_outputs_errors_cells_and_code(executed):
     assert "(turn 2 of this conversation)" in answer(cell(nb, "Why didn't Python catch that typo"))
     assert sent_out.endswith("worst day?\n[('Wed', 143), ('Mon', 120), ('Tue', 95), ('Thu', 88)]\n")
     assert text(cell(nb, "print(last_prompt().splitlines()[-1])")) == "NameError: name 'value' is not defined\n"
-    assert re.search(r"context: cells \[\d+\], \[\d+\], \[\d+\]</sub>", answer(cell(nb, "--cells 3")))
+    assert re.search(r"context: cells \\\[\d+\\\], \\\[\d+\\\], \\\[\d+\\\]</sub>", answer(cell(nb, "--cells 3")))
     generated = cell(nb, "%%claude --code")
     offered = text(cell(nb, "print(cell_code("))
     assert f"↓ {offered.count(chr(10))} lines of code offered as a new cell below." in text(generated)

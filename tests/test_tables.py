@@ -5,13 +5,15 @@ from __future__ import annotations
 from conftest import final_markdown
 from IPython.core.formatters import format_display_data
 
+from claude_magic.escape import Markdown
 from claude_magic.simulator import Reply
 from claude_magic.tables import Table, cell, markdown_table
 
 
 def test_a_cell_is_one_line_and_a_pipe_cannot_split_the_row():
     assert cell("a | b\nc") == "a \\| b c"
-    assert cell("already \\| escaped") == "already \\| escaped"
+    assert cell("a backslash \\| shows") == "a backslash \\\\\\| shows"  # `\\` then `\|`: both literal
+    assert cell(Markdown("`a|b`")) == "`a\\|b`"  # GFM: a pipe in a code span in a table is escaped too
     table = markdown_table(["name", "n"], [("x|y", 3)], right=[1])
     assert table.splitlines() == ["| name | n |", "| --- | ---: |", "| x\\|y | 3 |"]
 

@@ -8,6 +8,7 @@ from conftest import error_text, final_markdown
 
 from claude_magic.costs import Ledger
 from claude_magic.models import WEB_SEARCH_USD
+from claude_magic.simulator import Reply
 from claude_magic.web import WEB_SEARCH, searches
 
 
@@ -65,7 +66,7 @@ def test_usage_counts_and_prices_web_searches(nb):
     _, captured = nb.run("%claude usage")
     table = final_markdown(captured)
     assert "web searches" in table.splitlines()[0]
-    assert "| 2 | $" in next(line for line in table.splitlines() if line.startswith("| default"))
+    assert "| 2 | \\$" in next(line for line in table.splitlines() if line.startswith("| default"))
 
 
 def test_search_price_is_added_to_the_token_cost():
@@ -79,7 +80,7 @@ def test_search_price_is_added_to_the_token_cost():
     })
     ledger = Ledger()
     ledger.add("default", message)
-    assert f"| 3 | ${3 * WEB_SEARCH_USD:,.4f} |" in ledger.table({})
+    assert f"| 3 | \\${3 * WEB_SEARCH_USD:,.4f} |" in ledger.table({})
 
 
 def test_simulator_checks_the_tool_like_the_api(nb):
@@ -154,7 +155,7 @@ def test_count_shows_the_tool_and_documents_without_asking(nb, tmp_path, monkeyp
     result, captured = nb.run("%%claude --web --file a.txt --count\nq")
     assert result.error_in_exec is None, error_text(captured)
     shown = final_markdown(captured)
-    assert "Tools: `web_search`" in shown and "[document]" in shown and nb.requests == []
+    assert "Tools: `web_search`" in shown and "\\[document\\]" in shown and nb.requests == []
 
 
 def test_a_paused_turn_is_sent_back_to_go_on_and_kept_as_one_assistant_turn(nb):
@@ -178,3 +179,34 @@ def test_a_paused_turn_is_sent_back_to_go_on_and_kept_as_one_assistant_turn(nb):
     history = nb.requests[-1]["body"]["messages"]
     assert [m["role"] for m in history] == ["user", "assistant", "user"]
     assert [b["type"] for b in history[1]["content"]][-1] == "text" and history[1]["content"][-1]["text"] == "All done."
+
+
+def test_a_terminal_prints_the_searches_the_markers_and_the_sources(nb):
+    """Terminal IPython (display "text") prints deltas as they come: the sources must print there too."""
+    nb.magics.display = "text"
+    results = [{"url": "https://a.example/1", "title": "First <b>page</b>", "snippet": "Alpha passage."},
+               {"url": "javascript:alert(1)", "title": "Second", "snippet": "Beta passage."}]
+    nb.sim.queue(Reply.web_search(results, query="greek letters"))
+    result, captured = nb.run("%%claude --web --events\nWhat are the first letters?")
+    assert result.error_in_exec is None, error_text(captured)
+    printed = captured.stdout
+    assert "🔎 Searching the web for *greek letters*…" in printed
+    assert "Found: [First &lt;b&gt;page&lt;/b&gt;](https://a.example/1) · Second (javascript:alert(1))" in printed
+    assert "Claim 1. [1]" in printed and "Claim 2. [2]" in printed
+    sources = printed[printed.index("**Sources**"):]
+    assert "1. “Alpha passage.” — [First &lt;b&gt;page&lt;/b&gt;](https://a.example/1)" in sources
+    assert "2. “Beta passage.” — Second (javascript:alert(1))" in sources
+    assert sources.index("2. “Beta") < sources.index("end_turn")  # the footnotes, then the footer
+    assert "| ms | event |" in sources  # and --events' timeline under the footer, as in a notebook
+    assert printed.count("**Sources**") == 1
+
+
+def test_a_terminal_prints_the_footnotes_of_cited_documents(nb, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.md").write_text("Ravens can solve puzzles. They remember faces.\n", encoding="utf-8")
+    nb.magics.display = "text"
+    result, captured = nb.run("%%claude --cite --file notes.md\nWhat do ravens do?")
+    assert result.error_in_exec is None, error_text(captured)
+    printed = captured.stdout
+    assert " [1]" in printed and "**Sources**" in printed
+    assert "1. “Ravens can solve puzzles.” — *notes.md*, characters" in printed

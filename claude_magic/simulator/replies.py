@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .answers import answer
-from .web import searches
+from .web import search_blocks, searches
 
 # What the real API answers each status with, unless a reply says otherwise.
 ERRORS: dict[int, tuple[str, str]] = {
@@ -64,6 +64,15 @@ class Reply:
         """Call tool `name` with `input`, after an optional text block; stops with "tool_use"."""
         block = {"type": "tool_use", "name": name, "input": input}
         return cls(content=(*(_text(text) or ()), block), pace=pace)
+
+    @classmethod
+    def web_search(cls, results: list[dict[str, Any]], *, query: str = "news", pace: float | None = None) -> Reply:
+        """One web search for `query` that found `results` (dicts with url, title, snippet; any text in
+        them, as a hostile page would have), then an answer whose claims ("Claim 1.") cite each snippet."""
+        use_id = f"srvtoolu_sim_{uuid.uuid4().hex[:24]}"
+        claims = [{"claim": f"Claim {n}.", **result} for n, result in enumerate(results, 1)]
+        blocks = search_blocks(query, claims, use_id, "Here is what I found:", "That is all.")
+        return cls(content=tuple(blocks), pace=pace)
 
     @classmethod
     def http_error(

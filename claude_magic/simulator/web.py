@@ -3,6 +3,7 @@
 A request offering the tool gets one search: a `server_tool_use` block with a query made from the
 prompt, a `web_search_tool_result` with deterministic fake pages on example domains (or the domains
 `allowed_domains` names), and text citing them with `web_search_result_location` citations.
+Tests script a search's results (any titles, URLs and passages) with `Reply.web_search`.
 """
 
 from __future__ import annotations
@@ -49,22 +50,30 @@ def searched(body: dict[str, Any], prompt: str) -> list[dict[str, Any]] | None:
     use_id = f"srvtoolu_sim_{digest[:24]}"
     domains = [d for d in (offered.get("allowed_domains") or DOMAINS) if d not in (offered.get("blocked_domains") or ())]
     results = [_page(query, domain, number) for number, domain in enumerate(domains[:3] or DOMAINS[:1], 1)]
+    return search_blocks(query, results, use_id, f"Here is what the web says about *{query}*:",
+                         "These pages are the offline simulator's inventions on example domains: nothing was searched.")
+
+
+def search_blocks(query: str, results: list[dict[str, Any]], use_id: str, intro: str,
+                  outro: str) -> list[dict[str, Any]]:
+    """One search for `query` that found `results` (each a url, title and snippet), and text citing each
+    (a result's `claim`, else its snippet: the passage cited is the snippet)."""
+    found = [{"type": "web_search_result", "url": r["url"], "title": r["title"], "page_age": r.get("page_age"),
+              "encrypted_content": base64.b64encode(r["snippet"].encode()).decode()} for r in results]
     blocks: list[dict[str, Any]] = [
         {"type": "text", "text": "Let me search the web for this."},
         {"type": "server_tool_use", "id": use_id, "name": "web_search", "input": {"query": query}},
-        {"type": "web_search_tool_result", "tool_use_id": use_id,
-         "content": [{key: value for key, value in result.items() if key != "snippet"} for result in results]},
-        {"type": "text", "text": f"Here is what the web says about *{query}*:\n\n"},
+        {"type": "web_search_tool_result", "tool_use_id": use_id, "content": found},
+        {"type": "text", "text": f"{intro}\n\n"},
     ]
     for result in results:
         citation = {"type": "web_search_result_location", "url": result["url"], "title": result["title"],
                     "encrypted_index": base64.b64encode(result["url"].encode()).decode(),
                     "cited_text": result["snippet"]}
         blocks.append({"type": "text", "text": "- "})
-        blocks.append({"type": "text", "text": result["snippet"], "citations": [citation]})
+        blocks.append({"type": "text", "text": result.get("claim", result["snippet"]), "citations": [citation]})
         blocks.append({"type": "text", "text": "\n"})
-    blocks.append({"type": "text", "text": "\nThese pages are the offline simulator's inventions on example "
-                   "domains: nothing was searched."})
+    blocks.append({"type": "text", "text": f"\n{outro}"})
     return blocks
 
 
