@@ -37,7 +37,11 @@ _COUNTED_BLOCKS = ("document", "image", "container_upload")
 
 
 class OverBudget(ClaudeMagicError):
-    """A request that would not fit the budget: refused before anything is sent."""
+    """A request that would not fit the budget: refused before anything is sent. `short` is for a --map item."""
+
+    def __init__(self, message: str, short: str | None = None):
+        super().__init__(message)
+        self.short = short or message
 
 
 def usd(amount: float) -> str:
@@ -110,6 +114,10 @@ class Hold:
     def release(self) -> float:
         return self._close(0.0)
 
+    def keep(self) -> float:
+        """Count the worst case as spent: what it really costs is not known here (a batch left running)."""
+        return self._close(self.amount)
+
     def _close(self, cost: float) -> float:
         if self.open:
             self.open = False
@@ -120,7 +128,7 @@ class Hold:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._close(self.amount)
+        self.keep()
 
 
 class Budget(Rendered):
@@ -207,7 +215,8 @@ class Budget(Rendered):
             while not self._fits(amount, everything=True):
                 if not (wait and self._fits(amount, everything=False)) or stopped():
                     self.journal.append(Entry("refuse", what, amount, self.spent, self.reserved))
-                    raise OverBudget(self.refusal(amount, requests[0], batch=batch, what=what))
+                    raise OverBudget(self.refusal(amount, requests[0], batch=batch, what=what),
+                                     f"budget: up to {usd(amount)} would not fit ({self._standing()})")
                 self._cond.wait(0.1)
             for budget in self._chain():
                 budget.reserved += amount
@@ -241,6 +250,10 @@ class Budget(Rendered):
         return (f"Budget {usd(tight.cap or 0)} {tight.scope}: {usd(tight.spent)} spent{reserved}; {what} could cost "
                 f"up to {usd(amount)}{rates} ({request['model']}, max_tokens {int(request['max_tokens']):,}). "
                 f"Nothing was sent: raise the budget with {raise_it}, or lower `--max-tokens`.")
+
+    def _standing(self) -> str:
+        tight = [b for b in self._chain() if b.cap is not None]
+        return "; ".join(f"{usd(b.spent)} of {usd(b.cap or 0)} spent {b.scope}" for b in tight)
 
     def left(self) -> float | None:
         return None if self.cap is None else max(0.0, self.cap - self.spent - self.reserved)
