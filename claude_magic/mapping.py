@@ -85,6 +85,7 @@ class Mapper:
         self.session = session
         self.settings = session.settings
         self.stopped = False
+        self.pacer: Pacer | None = None  # the last concurrent run's, for its 429 count
 
     def run(self, template: str, value: Any, name: str, options: Any, *, batch: bool, interp: bool,
             count: bool = False) -> Any:
@@ -115,7 +116,8 @@ class Mapper:
             namespace[options.out] = output
         seconds = self.session.clock() - started
         kind = "objects" if options.schema is not None else "texts"
-        progress.finish(_summary(prompts, answers, seconds, options.out, kind, stopped=self.stopped))
+        refused = self.pacer.refusals if self.pacer is not None else 0
+        progress.finish(_summary(prompts, answers, seconds, options.out, kind, stopped=self.stopped, refused=refused))
         if self.stopped:
             kept = f"`{options.out}` and `last_map`" if options.out else "`last_map`"
             raise Stopped(f"stopped by you; the answers so far are in {kept}, the rest marked Failed('stopped').")
@@ -328,10 +330,11 @@ def _outcome(result: Any) -> Any:
 
 
 def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | None, kind: str = "texts", *,
-             stopped: bool = False) -> str:
+             stopped: bool = False, refused: int = 0) -> str:
     """How it went in a line, where the results are, and the first rows of prompts and answers."""
     failed = sum(isinstance(answer, Failed) for answer in answers)
     line = ("⏹ stopped by you · " if stopped else "") + f"✓ {len(answers) - failed} of {len(answers)} answered" + (f" · ⚠ {failed} failed" if failed else "")
+    line += f" · {refused} × 429 (rate limit, waited out and asked again)" if refused else ""
     line += f" · {seconds:.1f} s · " + (f"{kind} in `{out}`, " if out else "") + "Messages in `last_map`"
     rows = [f"| {n} | {preview(p, 50)} | {preview(str(a), 70)} |" for n, (p, a) in enumerate(zip(prompts, answers))]
     more = f"\n\n… and {len(rows) - 10} more" if len(rows) > 10 else ""

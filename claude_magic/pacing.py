@@ -123,7 +123,7 @@ class Pacer:
                     continue
                 counted = self.counted[kind] - sum(  # its own and earlier starts' costs, not later ones'
                     self.estimate[kind] for seq in self._flying if seq > ticket.seq)
-                capacity = max(remaining, old.capacity if old else 0.0)
+                capacity = max(remaining, self.estimate[kind], old.capacity if old else 0.0)
                 self.readings[kind] = Reading(limit / 60, remaining, ticket.at, counted, ticket.seq, capacity)
             self._cond.notify_all()
 
