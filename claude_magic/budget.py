@@ -45,7 +45,11 @@ class OverBudget(ClaudeMagicError):
 
 
 def usd(amount: float) -> str:
-    return f"${amount:,.2f}" if amount >= 1 or amount == 0 else f"${amount:,.4f}"
+    """Dollars with cents, and down to a hundredth of a cent below a dollar (a request often costs less)."""
+    if amount >= 1:
+        return f"${amount:,.2f}"
+    digits = f"{amount:.4f}".rstrip("0")
+    return "$" + digits + "0" * max(0, 2 - len(digits.split(".")[1]))
 
 
 @dataclass(frozen=True)
