@@ -225,9 +225,11 @@ class ClaudeMagics(Magics):
             else:
                 if isinstance(value, (list, tuple)) and name == "context":
                     value = ",".join(value)
-                number = action.type is int
-                if isinstance(value, bool) or not isinstance(value, (str, int) if number else str):
-                    raise BadKeyword(f"ask({name}=…) takes {'a whole number' if number else 'text'}, not {value!r}.")
+                number = action.type in (int, float)
+                kinds = (str, int, float) if action.type is float else (str, int) if number else str
+                if isinstance(value, bool) or not isinstance(value, kinds):
+                    what = "a number" if action.type is float else "a whole number" if number else "text"
+                    raise BadKeyword(f"ask({name}=…) takes {what}, not {value!r}.")
                 argv.append(f"{option}={value}")
         args = self._parse(argv)
         for name, value in objects.items():

@@ -221,7 +221,8 @@ class Session:
             self.replay.check()
         client = self.client()
         earlier = self._fit(client, chat, options, cell_id, earlier, turns)
-        self.hold(self._request(options, earlier, turns), client).release()  # refused in one line, before any view
+        if not (options.replay and not options.fresh):  # a replayed answer costs nothing: only a real ask is held
+            self.hold(self._request(options, earlier, turns), client).release()  # refused in one line, before any view
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
         view = Presenter(AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
                                     clock=self.clock), structured=options.schema is not None)

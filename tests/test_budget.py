@@ -144,3 +144,21 @@ def test_usage_shows_spent_budget_and_reserved_and_the_footer_warns_below_a_fift
     _, captured = nb.run("%%claude --max-tokens 100\nHi")
     assert "budget" not in final_markdown(captured)
 
+
+
+def test_ask_takes_a_budget_in_dollars(nb):
+    import claude_magic
+
+    with pytest.raises(OverBudget, match="for this cell"):
+        claude_magic.ask("Hi", budget=0.0001, max_tokens=500)
+    assert nb.requests == []
+    assert claude_magic.ask("Hi", budget=0.5, max_tokens=500).stop_reason == "end_turn"
+
+
+def test_a_replayed_answer_is_free_under_a_budget(nb, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    nb.run("%%claude --replay --no-history --max-tokens 500\nHi")
+    nb.magics.budget = 0.001  # below the cell's worst case: asking again would be refused
+    _, captured = nb.run("%%claude --replay --no-history --max-tokens 500\nHi")
+    assert "↺ replayed" in final_markdown(captured) and len(nb.requests) == 1
+    assert nb.session.budget.spent == 0
