@@ -21,9 +21,10 @@ def sent_summary(request: dict[str, Any], from_history: int, tokens: int) -> str
 
 
 def preview(content: Any, width: int = 80) -> str:
-    """One table-safe line for a message's content, whatever its blocks."""
+    """One table-safe line for a message's content, whatever its blocks (HTML, `|` and `$` escaped)."""
     if not isinstance(content, str):
         content = " ".join(block.get("text") or f"[{block['type']}]" for block in content)
     content = " ".join(content.split())
     short = content if len(content) <= width else content[: width - 1] + "…"
-    return html.escape(short).replace("|", "\\|")
+    # `$` escaped too: two of them in one paragraph are TeX to JupyterLab's markdown renderer.
+    return html.escape(short).replace("|", "\\|").replace("$", "\\$")
