@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import final_markdown
+import re
+
+from conftest import error_text, final_markdown
 
 from claude_magic.mapping import Failed
 from claude_magic.pacing import Pacer, limits_of
@@ -27,6 +29,8 @@ def test_auto_concurrency_grows_past_its_start_while_the_limit_allows(nb):
     assert 8 <= len(early) <= 19
     assert len(at) == 24  # no 429: every request was asked once
     assert final_markdown(captured).startswith("✓ 24 of 24 answered")
+    bars = [o.data["text/markdown"] for o in captured.outputs[:-1]]
+    assert any(re.search(r"\d+/24 · [\d,]+ items/min · \d+ in flight · ETA \d+ s", bar) for bar in bars), bars
 
 
 def test_a_429_is_waited_out_for_its_retry_after_and_asked_again(nb):
@@ -82,3 +86,10 @@ def test_map_concurrency_takes_auto_or_a_positive_number(nb):
         with pytest.raises(TraitError):
             nb.magics.map_concurrency = bad
     assert Failed("x") != "x"
+
+
+def test_bad_simulator_rate_limits_are_one_line(nb):
+    nb.magics.simulator_rate_limits = {"requests": -5}
+    result, captured = nb.run("%%claude\nHi")
+    assert "simulator_rate_limits: rate limit 'requests' must be a positive number" in error_text(captured)
+    assert "Traceback" not in error_text(captured) and nb.requests == []
