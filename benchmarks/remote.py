@@ -52,6 +52,10 @@ class RemoteSimulator:
     def queue(self, *replies: Reply) -> None:
         self._call("queue", replies)
 
+    def limits(self, limits: dict[str, Any]) -> None:
+        """Rate limits the simulator enforces from now on (see simulator/ratelimits.py); {} for none."""
+        self._call("limits", limits)
+
     def pace(self, rate: float) -> None:
         """Deltas per second the proxy lets through from now on; 0 for as they come."""
         self._call("pace", rate)
@@ -91,6 +95,8 @@ def _serve(pipe: Any) -> None:
                 simulator.queue(*argument)
             elif command == "pace":
                 proxy.rate = argument
+            elif command == "limits":
+                simulator.rate_limits = argument
             elif command == "passages":
                 pipe.send(proxy.take())
                 continue

@@ -57,7 +57,14 @@ process, in front of the simulator (remote.py says why the simulator's own `pace
    segment is sealed and the tail moves on). Also: the kernel's CPU time per update, and whether the
    saved notebook holds the whole answer as static markdown.
 
-8. With `--browser`: how responsive JupyterLab stays while a ~300 kB answer streams (page.py).
+8. `--map` at the account's rate limit: 300 items against a simulator that allows 600 requests a minute
+   (enforced over one-second buckets, as the API may) and answers each after 2 s; then 120 items of
+   500-token answers, 5 s each (100 tokens/s), under 60,000 output tokens a minute. The map's items a
+   second over what the binding limit allows (10/s; 2/s), the 429s among the requests the simulator
+   got, and whether every item was answered. Before pacing (a fixed 4 in flight) the first ran at 1.9
+   items/s and the second at 0.78 (README).
+
+9. With `--browser`: how responsive JupyterLab stays while a ~300 kB answer streams (page.py).
 
 The exit status is 0 whenever the benchmark ran, targets met or not; 1 if an answer came out wrong.
 """
@@ -112,10 +119,14 @@ class Sizes:
     load_runs: int
     notebook_cells: int
     iopub_answers: tuple[tuple[int, float, int], ...]  # (bytes of answer, seconds it streams for, least updates)
+    map_cases: tuple[tuple[int, float], tuple[int, float]]  # (items, seconds per answer): RPM-bound, output-bound
 
 
-FULL = Sizes(20_000, 9, 3.0, 9, 200, 20, 5, 5, 20, ((50_000, 4.4, 100), (500_000, 44.0, 1000)))
-QUICK = Sizes(2_000, 3, 1.0, 3, 16, 5, 2, 2, 3, ((20_000, 1.0, 20),))
+FULL = Sizes(20_000, 9, 3.0, 9, 200, 20, 5, 5, 20, ((50_000, 4.4, 100), (500_000, 44.0, 1000)), ((300, 2.0), (120, 5.0)))
+QUICK = Sizes(2_000, 3, 1.0, 3, 16, 5, 2, 2, 3, ((20_000, 1.0, 20),), ((30, 0.5), (8, 1.0)))
+MAP_RPM = 600
+MAP_OTPM = 60_000
+MAP_ANSWER_TOKENS = 500
 
 
 @dataclass
@@ -532,6 +543,41 @@ def iopub_bytes(bench: Bench, sizes: Sizes) -> list[Row]:
     return rows
 
 
+def map_throughput(bench: Bench, sizes: Sizes) -> list[Row]:
+    """`--map` (map_concurrency "auto") against a rate-limited server: items a second over the limit's."""
+    bench.point_at(bench.remote.url)
+    bench.magics.display = "display"
+    rows = []
+    (rpm_items, rpm_seconds), (otpm_items, otpm_seconds) = sizes.map_cases
+    for metric, limits, items, seconds, tokens, allowed in (
+        (f"--map at {MAP_RPM} RPM, {rpm_seconds:g} s answers, {rpm_items} items", {"requests": MAP_RPM},
+         rpm_items, rpm_seconds, 20, MAP_RPM / 60),
+        (f"--map at {MAP_OTPM:,} output tokens/min, {MAP_ANSWER_TOKENS}-token answers, {otpm_items} items",
+         {"output_tokens": MAP_OTPM}, otpm_items, otpm_seconds, MAP_ANSWER_TOKENS,
+         MAP_OTPM / 60 / MAP_ANSWER_TOKENS),
+    ):
+        bench.remote.bodies()  # forget earlier requests: what follows counts this map's
+        bench.remote.limits(limits)
+        bench.remote.queue(*(Reply.stall(after=0, seconds=seconds, text=words(tokens)) for _ in range(items)))
+        bench.shell.user_ns["items"] = list(range(items))
+        try:
+            with capture_output(), timing() as took:
+                result = bench.shell.run_cell(f"%%claude --map items --out mapped --max-tokens 1024\nSay {{item}}.")
+        finally:
+            bench.remote.limits({})
+        sent = len(bench.remote.bodies())
+        answered = sum(isinstance(answer, str) for answer in bench.shell.user_ns.get("mapped", []))
+        rate = items / took.wall
+        ratio, refused = rate / allowed, sent - answered
+        ok = ratio >= (0.9 if "RPM" in metric else 0.85) and refused <= 0.05 * sent and answered == items
+        rows.append(Row(
+            metric, f"{ratio:.2f} of the limit ({rate:.2f} items/s of {allowed:g}, {took.wall:.1f} s); "
+            f"{refused} × 429 of {sent} requests; {answered}/{items} answered",
+            "≥ 0.90, 429s ≤ 5 %, all answered" if "RPM" in metric else "≥ 0.85, all answered", ok,
+            wrong=result.error_in_exec is not None or answered != items))
+    return rows
+
+
 def responsiveness() -> list[Row]:
     figures = page.measure()
     return [
@@ -613,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
             ("%load_ext time", lambda: load_time(sizes)),
             ("nbclient notebooks", lambda: notebooks(bench, sizes)),
             ("iopub bytes", lambda: iopub_bytes(bench, sizes)),
+            ("--map at the rate limit", lambda: map_throughput(bench, sizes)),
             *([("JupyterLab responsiveness", responsiveness)] if arguments.browser else []),
         ):
             started = time.perf_counter()

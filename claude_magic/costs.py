@@ -69,3 +69,15 @@ def estimate(row: Mapping[str, int], price: Mapping[str, float] | None) -> float
     if price is None or any(kind not in price for kind in KINDS):
         return None
     return sum(row[kind] * price[kind] for kind in KINDS) / 1_000_000
+
+
+def message_cost(message: Any, price: Mapping[str, float] | None, *, batch: bool = False) -> float | None:
+    """What one answer cost in USD from its usage (batch rates halve the tokens' price); None if unpriced."""
+    usage = message.usage
+    row = {"input": usage.input_tokens or 0, "output": usage.output_tokens or 0,
+           "cache_read": usage.cache_read_input_tokens or 0, "cache_write": usage.cache_creation_input_tokens or 0}
+    cost = estimate(row, price)
+    if cost is None:
+        return None
+    searches = getattr(getattr(usage, "server_tool_use", None), "web_search_requests", 0) or 0
+    return (cost / 2 if batch else cost) + searches * WEB_SEARCH_USD

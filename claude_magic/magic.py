@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments
 from IPython.display import display
-from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
+from traitlets import Bool, Dict, Enum, Float, Integer, TraitError, Unicode, Union, observe, validate
 
 from . import persistence
 from .answer_view import MODES
@@ -76,7 +76,14 @@ class ClaudeMagics(Magics):
                           "kernel's working directory, i.e. the notebook's folder).").tag(config=True)
     prices = Dict(help="USD per million tokens by model, over the built-in table: "
                   "{'model': {'input':…, 'output':…, 'cache_read':…, 'cache_write':…}}").tag(config=True)
-    map_concurrency = Integer(4, help="--map: requests in flight at once.").tag(config=True)
+    map_concurrency = Union([Enum(["auto"]), Integer(min=1)], default_value="auto",
+                            help="--map: 'auto' paces requests to the server's rate limits (reading its "
+                            "rate-limit headers, up to 64 in flight); a number is a fixed cap.").tag(config=True)
+    budget = Float(None, allow_none=True, help="US dollars this kernel session may spend, counted from when it "
+                   "is set (None: no cap). Each request's worst case is reserved before it is sent.").tag(config=True)
+    simulator_rate_limits = Dict(help="Offline simulator: rate limits per minute to enforce, e.g. "
+                                 "{'requests': 600, 'input_tokens': 400000, 'output_tokens': 60000} "
+                                 "(and per model: {'claude-haiku-5-5': {...}}); {} = none.").tag(config=True)
     batch_poll_interval = Float(10.0, help="--map --batch: seconds between status checks.").tag(config=True)
     batch_file = Unicode("claude_batches.json", help="--map --batch: where submitted batch ids are kept "
                          "until their results are in (relative to the notebook's folder).").tag(config=True)
@@ -93,6 +100,18 @@ class ClaudeMagics(Magics):
                         "overflow the model's context window.").tag(config=True)
     upload_above = Integer(4 * 1024 * 1024, help="--file: larger files go through the Files API once, "
                            "then are sent by id.").tag(config=True)
+
+    @validate("budget")
+    def _check_budget(self, proposal: Any) -> Any:
+        value = proposal["value"]
+        if value is not None and not 0 <= value < float("inf"):
+            raise TraitError(f"ClaudeMagics.budget is US dollars, 0 or more (or None for no cap), not {value!r}")
+        return value
+
+    @observe("budget")
+    def _budget_set(self, change: Any) -> None:
+        if hasattr(self, "session"):  # set from config before __init__ made the session: it reads it there
+            self.session.budget.set_cap(change["new"])
 
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell=shell, **kwargs)
@@ -130,6 +149,8 @@ class ClaudeMagics(Magics):
     @argument("--web", nargs="?", const=MAX_USES, type=int, metavar="MAX_USES",
               help=f"Let Claude search the web (at most MAX_USES searches, default {MAX_USES}); "
               "sources become footnotes.")
+    @argument("--budget", type=float, metavar="USD", help="Most this cell may spend, in US dollars (within "
+              "ClaudeMagics.budget); a request whose worst case would not fit is not sent.")
     @argument("--schema", metavar="NAME", help="Answer as JSON fitting NAME (pydantic model or JSON Schema "
               "dict); the object goes to last_parsed and --out.")
     @line_cell_magic
@@ -146,7 +167,7 @@ class ClaudeMagics(Magics):
         %claude models          the models the server offers
         %claude explain         why did the last failed cell fail? (sends its source and error)
         %claude fix             explain briefly, and offer the corrected cell as a new cell below
-        %claude usage           tokens spent per chat and model, with an estimated cost
+        %claude usage           tokens spent per chat and model, with an estimated cost (and the budget)
         %claude tokens          the token count of a chat's history, without asking
         %claude save [PATH] [--all]      write a chat (or every chat) to a JSON file, by default
                                          next to the notebook, named after the chat
@@ -173,12 +194,13 @@ class ClaudeMagics(Magics):
         if args.command:
             raise BadInput(f"`%%claude` takes options only, not {' '.join(args.command)!r}. See `%%claude?`.")
         load_sdk()
-        if args.map:
-            return self._map(args, text)
-        prompt, options = self.prepare(args, text)
-        if args.count:
-            return self.session.count(prompt, options, cell_id=cell_id)
-        return self.session.ask(prompt, options, cell_id=cell_id)
+        with self.session.cell_budget(args.budget):
+            if args.map:
+                return self._map(args, text)
+            prompt, options = self.prepare(args, text)
+            if args.count:
+                return self.session.count(prompt, options, cell_id=cell_id)
+            return self.session.ask(prompt, options, cell_id=cell_id)
 
     def arguments(self, keywords: dict[str, Any]) -> Any:
         """`ask()`'s keywords as the parsed options of the cell that would say the same.
@@ -205,9 +227,11 @@ class ClaudeMagics(Magics):
             else:
                 if isinstance(value, (list, tuple)) and name == "context":
                     value = ",".join(value)
-                number = action.type is int
-                if isinstance(value, bool) or not isinstance(value, (str, int) if number else str):
-                    raise BadKeyword(f"ask({name}=…) takes {'a whole number' if number else 'text'}, not {value!r}.")
+                number = action.type in (int, float)
+                kinds = (str, int, float) if action.type is float else (str, int) if number else str
+                if isinstance(value, bool) or not isinstance(value, kinds):
+                    what = "a number" if action.type is float else "a whole number" if number else "text"
+                    raise BadKeyword(f"ask({name}=…) takes {what}, not {value!r}.")
                 argv.append(f"{option}={value}")
         args = self._parse(argv)
         for name, value in objects.items():
@@ -291,6 +315,8 @@ class ClaudeMagics(Magics):
                 raise BadInput(f"{option} is empty: give a name, or leave the option out for the default.")
         if args.out is not None and (not args.out.isidentifier() or keyword.iskeyword(args.out)):
             raise BadInput(f"--out needs a variable name, not {args.out!r}.")
+        if args.budget is not None and not 0 <= args.budget < float("inf"):
+            raise BadInput(f"--budget {args.budget}: give the most this cell may spend, in US dollars (0 or more).")
         if args.batch and not args.map:
             raise BadInput("--batch sends a --map as one Message Batch: use it with `--map VAR`.")
         return args
@@ -404,6 +430,8 @@ def _fix(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
 
 def _usage(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
     display(magics.session.ledger)
+    if magics.session.budget.cap is not None:
+        display(magics.session.budget)
 
 
 def _tokens(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:

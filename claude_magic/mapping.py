@@ -1,6 +1,9 @@
 """`--map`: one prompt template over every item of a list, Series or DataFrame.
 
-Items are asked concurrently (a bounded number in flight), or with `--batch` as Message Batches
+Items are asked concurrently, paced to the server's rate limits (pacing.py; `map_concurrency` "auto") or
+a fixed number in flight; a 429 is waited out and asked again, never an item's failure. Each item's worst
+case is reserved in the budget before it is sent; one that cannot fit is `Failed("budget: …")`. Or,
+with `--batch`, as Message Batches
 (half price, asynchronous): one, or several where the input is above the API's limits for one batch.
 Their ids are kept on disk (`ClaudeMagics.batch_file`), by server and request, so a kernel restart
 picks their results up. Results come back aligned with the input; an item that failed, or that a Stop
@@ -11,20 +14,26 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .answer_view import display_markdown
+from .budget import OverBudget
 from .codeblocks import fenced
 from .conversation import user_turn
-from .errors import BadInput, ClaudeMagicError, Stopped, explain
+from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
 from .escape import code, text
+from .failures import retryable, status_of
+from .pacing import CEILING, Pacer
 from .progress import Progress
 from .prompt import interpolate
 from .replay import request_key
 from .request_summary import preview
+from .retry import RetryPolicy, retry_after
 from .session import countable
 from .stores import Store
 from .structured import parse_each, records
@@ -37,6 +46,8 @@ BATCHES = Store("batch", "batch_file", "claude_magic.batches", 1,
                 "point `%config ClaudeMagics.batch_file = 'claude_batches.json'` at a file of its own")
 # `--map --count` counts at most this many prompts (spread over the input) and scales to the rest.
 COUNT_SAMPLE = 20
+# An item refused this many times in a row (429) fails: its limit is far below what the account allows.
+MAX_REFUSALS = 50
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class Mapper:
         self.session = session
         self.settings = session.settings
         self.stopped = False
+        self.pacer: Pacer | None = None  # the last concurrent run's, for its 429 count
 
     def run(self, template: str, value: Any, name: str, options: Any, *, batch: bool, interp: bool,
             count: bool = False) -> Any:
@@ -109,7 +121,8 @@ class Mapper:
             namespace[options.out] = output
         seconds = self.session.clock() - started
         kind = "objects" if options.schema is not None else "texts"
-        progress.finish(_summary(prompts, answers, seconds, options.out, kind, stopped=self.stopped))
+        refused = self.pacer.refusals if self.pacer is not None else 0
+        progress.finish(_summary(prompts, answers, seconds, options.out, kind, stopped=self.stopped, refused=refused))
         if self.stopped:
             kept = f"`{options.out}` and `last_map`" if options.out else "`last_map`"
             raise Stopped(f"stopped by you; the answers so far are in {kept}, the rest marked Failed('stopped').")
@@ -143,35 +156,86 @@ class Mapper:
         )
 
     def _concurrent(self, client: Any, requests: list[dict[str, Any]], progress: Progress) -> list[Any]:
-        # Background items use the SDK's own (silent) retries: the progress line is what the user watches.
-        client = client.with_options(max_retries=self.settings.max_retries)
+        # The SDK's own retries are off: a 429 must reach the pacer (see pacing.py), other failures are retried
+        # here, before the first byte only, so an item is never asked (and paid for) twice.
+        client = client.with_options(max_retries=0)
+        setting = self.settings.map_concurrency
+        fixed = None if setting == "auto" else max(1, int(setting))
+        pacer = Pacer(fixed, max_tokens=max(r["max_tokens"] for r in requests),
+                      input_guess=len(json.dumps(requests[0], default=str)) / 3)
+        self.pacer = pacer
+        stop = threading.Event()
         results: list[Any] = [Failed("not asked") for _ in requests]
-        pool = ThreadPoolExecutor(max_workers=max(1, self.settings.map_concurrency))
-        futures: dict[Any, int] = {}
+        pool = ThreadPoolExecutor(max_workers=fixed or CEILING, thread_name_prefix="claude-map")
+        futures = {pool.submit(self._item, client, request, n, pacer, stop): n for n, request in enumerate(requests)}
         done = failed = 0
+        started = time.monotonic()  # the pacer's real time, not the session's clock (tests drive that one)
         try:
-            for n, request in enumerate(requests):
-                futures[pool.submit(client.messages.create, **request)] = n
             for future in as_completed(futures):
                 n = futures[future]
                 try:
                     results[n] = future.result()
                 except Exception as exc:  # noqa: BLE001 - one item's failure is that item's result
                     results[n] = Failed(self._why(exc, client))
-                    failed += 1
+                failed += isinstance(results[n], Failed)
                 done += 1
-                progress.update(done, failed)
+                progress.update(done, failed, note=pacer.note(done, len(requests), time.monotonic() - started))
         except KeyboardInterrupt:
             # What finished is kept (paid for); what was in flight or not yet asked is marked.
+            stop.set()
+            pacer.wake()
             pool.shutdown(wait=False, cancel_futures=True)
             self.stopped = True
             for future, n in futures.items():
                 if results[n] == Failed("not asked") and future.done() and not future.cancelled():
                     error = future.exception()
                     results[n] = Failed(self._why(error, client)) if error else future.result()
-            return [Failed("stopped") if r == Failed("not asked") else r for r in results]
+            return [Failed("stopped") if r in (Failed("not asked"), None) else r for r in results]
         pool.shutdown()
         return results
+
+    def _item(self, client: Any, request: dict[str, Any], n: int, pacer: Pacer, stop: threading.Event) -> Any:
+        """One item's answer: its worst case reserved, its start paced, a 429 waited out and asked again."""
+        try:
+            hold = self.session.hold(request, client, wait=True, what=f"item {n}", stopped=stop.is_set)
+        except OverBudget as exc:
+            return Failed(exc.short)
+        policy = RetryPolicy(max_retries=self.settings.max_retries, random=self.session.random)
+        attempts = refusals = 0
+        with hold:  # left unsettled (an answer that broke off), its worst case is what it cost
+            while True:
+                ticket = pacer.begin(stop.is_set)
+                if ticket is None:
+                    hold.release()
+                    return None  # stopped before it was sent
+                opened = False
+                try:
+                    with client.messages.stream(**request) as stream:
+                        opened = True
+                        pacer.headers(ticket, stream.response.headers)
+                        message = stream.get_final_message()
+                except Exception as exc:
+                    if opened:
+                        pacer.failed(ticket)
+                        raise
+                    if status_of(exc) == 429 and refusals < MAX_REFUSALS:
+                        refusals += 1
+                        response = getattr(exc, "response", None)
+                        pacer.refused(ticket, response.headers if response is not None else {},
+                                      retry_after(exc) or 1.0)
+                        continue
+                    pacer.failed(ticket)
+                    attempts += 1
+                    if not retryable(exc) or attempts > policy.max_retries or stop.is_set():
+                        hold.release()  # no answer was started: nothing was billed
+                        raise
+                    stop.wait(min(policy.delay(exc, attempts), self.settings.max_retry_wait))
+                    continue
+                pacer.end(ticket, message.usage)
+                if message.stop_reason is None:
+                    raise EndedEarly()
+                hold.settle(message)
+                return message
 
     def _batch(self, client: Any, requests: list[dict[str, Any]], progress: Progress) -> list[Any]:
         import anthropic
@@ -183,6 +247,9 @@ class Mapper:
         latest: dict[int, Any] = {}
         # A beta header (a --file sent by id) belongs to the batch request, not to each item's params.
         headers = requests[0].get("extra_headers")
+        # Priced at batch rates; submitted only if its worst case fits (a batch picked up again was counted).
+        hold = self.session.hold(requests, client, batch=True, what=f"this batch of {len(requests):,} requests") \
+            if None in ids else None
         try:
             while True:
                 for n, chunk in enumerate(chunks):
@@ -201,16 +268,22 @@ class Mapper:
                 for entry in client.messages.batches.results(batch_id):
                     results[int(entry.custom_id.removeprefix("item-"))] = _outcome(entry.result)
         except KeyboardInterrupt:
+            if hold is not None:
+                hold.keep() if any(ids) else hold.release()
             names = ", ".join(i for i in ids if i) or "none submitted yet"
             raise Stopped(
                 f"stopped waiting; batch {names} keeps running. Re-run this cell to pick up its results."
             ) from None
         except anthropic.APIError as exc:
+            if hold is not None:
+                hold.keep() if any(ids) else hold.release()
             submitted = [i for i in ids if i]
             kept = (f" Batch {', '.join(submitted)} is kept in {state.path}: re-run the cell to pick it up."
                     if submitted else " Nothing was submitted: re-run the cell to try again.")
             raise ClaudeMagicError(f"--map --batch: {self._why(exc, client)}{kept}") from exc
         state.remove(key)
+        if hold is not None:
+            hold.settle([result for result in results if not isinstance(result, Failed)])
         return results
 
     def _poll(self, client: Any, state: _BatchState, key: str, ids: list[str | None], n: int,
@@ -262,10 +335,11 @@ def _outcome(result: Any) -> Any:
 
 
 def _summary(prompts: list[str], answers: list[Any], seconds: float, out: str | None, kind: str = "texts", *,
-             stopped: bool = False) -> str:
+             stopped: bool = False, refused: int = 0) -> str:
     """How it went in a line, where the results are, and the first rows of prompts and answers."""
     failed = sum(isinstance(answer, Failed) for answer in answers)
     line = ("⏹ stopped by you · " if stopped else "") + f"✓ {len(answers) - failed} of {len(answers)} answered" + (f" · ⚠ {failed} failed" if failed else "")
+    line += f" · {refused} × 429 (rate limit, waited out and asked again)" if refused else ""
     line += f" · {seconds:.1f} s · " + (f"{kind} in {code(out)}, " if out else "") + "Messages in `last_map`"
     rows = [(n, preview(p, 50), preview(str(a), 70)) for n, (p, a) in enumerate(zip(prompts, answers))]
     more = f"\n\n… and {len(rows) - 10} more" if len(rows) > 10 else ""

@@ -6,11 +6,13 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from .answer_view import AnswerView, display_markdown, pick_mode
+from .budget import Budget, Hold, OverBudget
 from .cells import offer_cell
 from .citations import Presenter, present
 from .compaction import KEEP, compact, is_scratch
@@ -145,6 +147,8 @@ class Session:
         self.sleep: Callable[[float], None] = time.sleep
         self.random: Callable[[], float] = random.random
         self.ledger = Ledger(overrides=lambda: settings.prices)
+        self.budget = Budget(prices=lambda: settings.prices, cap=getattr(settings, "budget", None))
+        self._cell_budget: Budget | None = None
         self._replay: ReplayStore | None = None
         self.windows = Windows()
         self.uploads = Uploads()
@@ -164,7 +168,7 @@ class Session:
             )
         client = self.connection.client(backend, self.settings.timeout)
         if backend == "simulator":
-            self.connection.simulator.pace = self.settings.simulator_pace
+            self._tune_simulator()
             if not self.connection.simulator_announced:
                 self.connection.simulator_announced = True
                 display_markdown(SIMULATOR_NOTICE)
@@ -174,8 +178,39 @@ class Session:
         """What a plain SDK client needs to reach this notebook's backend, at the notebook's pace."""
         options = self.connection.sdk_options(self.settings.backend)
         if options:
-            self.connection.simulator.pace = self.settings.simulator_pace
+            self._tune_simulator()
         return options
+
+    def _tune_simulator(self) -> None:
+        simulator = self.connection.simulator
+        simulator.pace = self.settings.simulator_pace
+        try:
+            simulator.rate_limits = getattr(self.settings, "simulator_rate_limits", None)
+        except ValueError as exc:
+            raise BadInput(f"ClaudeMagics.simulator_rate_limits: {exc}.") from exc
+
+    @property
+    def spending(self) -> Budget:
+        """The budget requests reserve in now: the cell's `--budget` (within the session's), else the session's."""
+        return self._cell_budget or self.budget
+
+    @contextmanager
+    def cell_budget(self, cap: float | None) -> Iterator[None]:
+        """A cell's own `--budget`, on top of the session's, while the cell runs."""
+        if cap is None:
+            yield
+            return
+        self._cell_budget = self.budget.child(cap)
+        try:
+            yield
+        finally:
+            self._cell_budget = None
+
+    def hold(self, request: Any, client: Any, **how: Any) -> Hold:
+        """Reserve a request's worst case in the budget before sending it (OverBudget if it cannot fit):
+        the one gate every request path goes through. Settle the returned hold with the answer."""
+        count = lambda body: client.messages.count_tokens(**countable(body)).input_tokens
+        return self.spending.hold(request, count=count, **how)
 
     def ask(self, prompt: str, options: Options, cell_id: str | None = None) -> Any:
         """Stream one answer into the notebook (running tool calls on the way) and return its `Message`.
@@ -188,6 +223,8 @@ class Session:
             self.replay.check()
         client = self.client()
         earlier = self._fit(client, chat, options, cell_id, earlier, turns)
+        if not (options.replay and not options.fresh):  # a replayed answer costs nothing: only a real ask is held
+            self.hold(self._request(options, earlier, turns), client).release()  # refused in one line, before any view
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
         view = Presenter(AnswerView(mode, f"⏳ Asking {text(options.model)}…", interval=self.settings.update_interval,
                                     clock=self.clock), structured=options.schema is not None)
@@ -215,6 +252,9 @@ class Session:
                 results = run_calls(message, options.tools)
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
                 view.add_round(f"{asked}\n\n{results_markdown(results)}")
+        except OverBudget:  # a later round (tool calls, pause_turn) that cannot be afforded
+            self._conclude(view, run, "✗ over budget", options)
+            raise
         except KeyboardInterrupt:
             kept = bool(run.messages())
             self._conclude(view, run, "⏹ stopped", options)
@@ -300,6 +340,7 @@ class Session:
         while True:
             run.attempts += 1
             run.stream = None
+            hold = self.hold(request, client)
             try:
                 with client.messages.stream(**request) as stream:
                     run.stream = stream
@@ -313,6 +354,7 @@ class Session:
                     message = run.snapshot()
                     if message is None or message.stop_reason is None:
                         raise EndedEarly()
+                    hold.settle(message)
                     return message
             except Exception as exc:
                 midstream = run.stream is not None
@@ -322,6 +364,11 @@ class Session:
                 run.keep_partial()
                 policy.wait(exc, run.attempts, view.status)
                 run.retries += 1
+            finally:
+                if hold.open and run.stream is None:  # refused or unreachable: no answer was started
+                    hold.release()
+                elif hold.open:  # broke off: at its worst case, as its output is not known
+                    hold.settle(run.current())
 
     def _conclude(self, view: AnswerView, run: _Run, state: str | None, options: Options) -> None:
         messages = run.messages()
@@ -336,7 +383,7 @@ class Session:
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
                       replayed=bool(run.replayed), retries=run.retries) + footer_note(messages)
-        line = " · ".join([line, *map(text, options.notes)])
+        line = " · ".join([line, *map(text, options.notes), *filter(None, [self.spending.note()])])
         if messages and state is None:
             line += fullness(messages[-1], self.windows.of(self.client(), options.model))
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")

@@ -117,6 +117,9 @@ def test_notebook_runs_offline_and_keeps_every_answer(executed, path):
         assert raised == (RAISES in c.metadata.get("tags", [])), f"error or tag unexpected: {c.source!r}"
         if not c.source.startswith("%%claude"):
             continue
+        if raised and not any(o.output_type == "display_data" for o in c.outputs):  # refused before sending
+            assert "Traceback" not in text(c) and len(set(error(c).strip().splitlines())) == 1, c.source
+            continue
         if "--map" in c.source or "--count" in c.source:  # a summary table, not an answer with a footer
             assert answer(c), f"nothing shown under {c.source!r}"
             continue
@@ -296,6 +299,22 @@ def test_cost_and_scale_caching_usage_replay_and_map(executed):
     batched = cell(nb, "--batch --out batched")
     assert "✓ 4 of 4 answered" in text(batched) and "r4" in text(batched)
     assert not (NOTEBOOKS / "claude_replay.jsonl").exists() and not (NOTEBOOKS / "claude_batches.json").exists()
+
+
+def test_cost_and_scale_rate_limits_and_budget(executed):
+    nb = executed("07_cost_and_scale.ipynb")
+    headers = text(cell(nb, "with_raw_response"))
+    assert "anthropic-ratelimit-requests-limit: 300" in headers and "anthropic-ratelimit-requests-reset: 20" in headers
+    assert re.search(r"request \d+: 429 rate_limit_error · retry-after: 1 s", text(cell(nb, "except anthropic.RateLimitError")))
+    assert answer(cell(nb, "--map questions --out squares")).startswith("✓ 20 of 20 answered")
+    refused = cell(nb, "Write a long essay about caching.")
+    assert "Budget $0.05 for this session" in error(refused) and "could cost up to $0.12" in error(refused)
+    assert "Traceback" not in text(refused)
+    assert answer(cell(nb, "why reserve the worst case")).count("·") >= 2  # answered, with its footer
+    assert re.search(r"\*\*Budget\*\* \\\$0\.05 for this session .*reserved \\\$0\.00", text(cell(nb, "# spent / budget")))
+    capped = answer(cell(nb, "--out capped"))
+    assert re.match(r"✓ \d+ of 20 answered · ⚠ \d+ failed", capped), capped
+    assert "⚠ budget: up to $0.00" in text(cell(nb, "[str(answer) for answer in capped]"))
 
 
 def test_three_claude_cells_keep_their_three_answers(offline, tmp_path):

@@ -17,8 +17,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pace", type=float, default=0.0, help="streamed tokens per second (default: 0, as fast as possible)"
     )
+    for kind, flag in (("requests", "--rpm"), ("input_tokens", "--itpm"), ("output_tokens", "--otpm")):
+        parser.add_argument(flag, type=float, dest=kind, metavar="N",
+                            help=f"enforce a limit of N {kind.replace('_', ' ')} per minute (default: none)")
     args = parser.parse_args(argv)
-    simulator = Simulator(pace=args.pace, port=args.port)
+    limits = {kind: getattr(args, kind) for kind in ("requests", "input_tokens", "output_tokens")
+              if getattr(args, kind) is not None}
+    try:
+        simulator = Simulator(pace=args.pace, port=args.port, rate_limits=limits)
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         simulator.start()
     except OSError as exc:

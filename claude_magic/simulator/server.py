@@ -6,6 +6,7 @@ import json
 import re
 import socket
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import replace
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import batches, documents, rules, structured, web
 from .answers import MODELS, blocks_of, count_tokens
 from .cache import MAX_BREAKPOINTS, PromptCache, breakpoints
+from .ratelimits import RateLimits, retry_after
 from .replies import STATUS_OF, Answer, Reply, lay_out, sse
 from .window import limits, too_long
 
@@ -42,13 +44,16 @@ class Simulator:
     caching writes only prefixes of at least `cache_min_tokens`; a message batch ends on its `batch_polls`-th
     retrieval (as set when the batch is created; 0 ends it at once). A prompt longer than `context_window`
     tokens (default: each model's window in the model table) is refused with the API's 400.
+    `rate_limits` (off by default) enforces per-model limits per minute as ratelimits.py describes, over
+    buckets of `rate_interval` seconds; set the attribute to change them while it runs.
     """
 
     def __init__(
         self, pace: float = 0.0, *, port: int = 0, cache_min_tokens: int = 1024, batch_polls: int = 2,
-        context_window: int | None = None,
+        context_window: int | None = None, rate_limits: dict[str, Any] | None = None, rate_interval: float = 1.0,
     ) -> None:
         self.pace = pace
+        self._limits = RateLimits(rate_limits, interval=rate_interval)
         self.context_window = context_window
         self.cache_min_tokens = cache_min_tokens
         self.batch_polls = batch_polls
@@ -60,6 +65,15 @@ class Simulator:
         self._batches = batches.Batches()
         self.files = documents.Files()
         self._server: _Server | None = None
+
+    @property
+    def rate_limits(self) -> dict[str, Any]:
+        return self._limits.limits
+
+    @rate_limits.setter
+    def rate_limits(self, limits: dict[str, Any] | None) -> None:
+        if (limits or {}) != self._limits.limits:  # unchanged limits keep their buckets' levels
+            self._limits = RateLimits(limits, interval=self._limits.interval, clock=self._limits.clock)
 
     def start(self) -> Self:
         if self._server is None:
@@ -114,7 +128,8 @@ class Simulator:
     def _record(self, method: str, path: str, headers: dict[str, str], body: Any) -> None:
         kept = {name.lower(): value for name, value in headers.items() if name.lower() not in _SECRET_HEADERS}
         with self._lock:
-            self.requests.append({"method": method, "path": path, "headers": kept, "body": body})
+            self.requests.append({"method": method, "path": path, "headers": kept, "body": body,
+                                  "at": time.monotonic()})
 
     def _take(self, valid: bool) -> Reply:
         """Next queued reply, else the generated answer's; invalid requests take only unconditional ones."""
@@ -192,6 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         self._replying = False
+        self._limit_headers: dict[str, str] = {}
         self._request_id = f"req_sim_{uuid.uuid4().hex[:24]}"
         raw = self._raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         try:
@@ -264,6 +280,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _messages(self, body: Any) -> None:
         problem = (_problem(body, self._version(), needs_max_tokens=True) or self._content_problem(body)
                    or too_long(body, self.server.simulator.context_window))
+        rate = self.server.simulator._limits
+        if problem is None and rate:
+            wait, self._limit_headers = rate.admit(body["model"], count_tokens(body))
+            refused = self._limit_headers.pop("_refused", None)
+            if refused:
+                message = rate.refusal(body["model"], refused)
+                self._error(429, "rate_limit_error", message, {"retry-after": retry_after(wait)})
+                return
         reply = self.server.simulator._take(valid=problem is None)
         pace = self.server.simulator.pace if reply.pace is None else reply.pace
         if reply.fault == "http_error":
@@ -272,10 +296,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._replay(reply.raw, pace)
         elif problem:
             self._error(*problem)
-        elif body.get("stream") is True:
-            self._stream(self.server.simulator._lay_out(reply, body), reply, pace)
         else:
-            self._whole(self.server.simulator._lay_out(reply, body), reply)
+            answer = self.server.simulator._lay_out(reply, body)
+            if rate:
+                self._limit_headers = rate.charge_output(body["model"], answer.output_tokens)
+            if body.get("stream") is True:
+                self._stream(answer, reply, pace)
+            else:
+                self._whole(answer, reply)
 
     def _create_batch(self, body: Any) -> None:
         simulator = self.server.simulator
@@ -387,6 +415,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
         self.send_header("request-id", self._request_id)
+        for name, value in self._limit_headers.items():
+            self.send_header(name, value)
         # Without chunked framing the body is delimited by closing the connection.
         self.send_header("transfer-encoding" if chunked else "connection", "chunked" if chunked else "close")
         self.end_headers()
@@ -422,7 +452,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         self.send_header("request-id", self._request_id)
-        for name, value in (headers or {}).items():
+        for name, value in {**self._limit_headers, **(headers or {})}.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
