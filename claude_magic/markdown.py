@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .codeblocks import fenced
+
 
 def markdown_of(message: Any) -> str:
     """The answer as markdown, one part per content block, in the order Claude sent them."""
@@ -21,10 +23,17 @@ def block_markdown(block: Any) -> str:
         return f"<details><summary>Thinking ({words:,} words)</summary>\n\n{block.thinking}\n\n</details>"
     if kind == "redacted_thinking":
         return "*(redacted thinking)*"
+    if kind == "tool_use" and _only_code(block.input):
+        # Code to run (--run): shown whole, as a block no line of it can close, before anyone is asked.
+        return f"🔧 `{block.name}`\n\n{fenced(block.input['code'], 'python')}"
     if kind in ("tool_use", "server_tool_use"):
         arguments = json.dumps(block.input, ensure_ascii=False) if block.input else ""
         return f"🔧 `{block.name}({arguments})`"
     return f"*({kind.replace('_', ' ')})*"
+
+
+def _only_code(arguments: object) -> bool:
+    return isinstance(arguments, dict) and list(arguments) == ["code"] and isinstance(arguments["code"], str)
 
 
 def close_fences(text: str) -> str:
