@@ -46,7 +46,7 @@ def refusal(verdict: Verdict, tool: str) -> str:
     """What Claude is told when the code did not run."""
     if not verdict.asked:
         return ("The code did not run: the user could not be asked for approval (this notebook runs without an "
-                f"input box, e.g. under nbconvert or nbclient). Do not call `{tool}` again now; answer without "
+                f"input box, e.g. under nbconvert or nbclient). Do not call {tool} again now; answer without "
                 "running code.")
     if verdict.reason:
         return f"The user did not run this code, and said instead: {verdict.reason}"

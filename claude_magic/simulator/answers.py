@@ -101,7 +101,8 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
     shown = _display(body, rules) == "summarized"
     content = []
     if _thinks(body):
-        content.append(_thinking(_reasoning(prompt), body["model"], shown))
+        thought = _reasoning(prompt) if prompt or not results else "The result is in: I'll say what it shows."
+        content.append(_thinking(thought, body["model"], shown))
     if schema is not None and not tool:
         content.append({"type": "text", "text": json.dumps(_example(schema, _WORD.findall(prompt), schema))})
     elif results:

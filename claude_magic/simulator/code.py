@@ -32,8 +32,8 @@ def snippet(prompt: str) -> str:
         lines += [
             "import matplotlib.pyplot as plt",
             "fig, ax = plt.subplots(figsize=(5, 2.5))",
-            "ax.bar(range(len(words)), list(lengths.values()))",
-            "ax.set_xticks(range(len(words)), words, rotation=45, ha='right')",
+            "ax.bar(list(lengths), list(lengths.values()))",
+            "ax.tick_params(axis='x', rotation=45)",
             'ax.set_title("Letters per word")',
         ]
     lines.append("sorted(lengths, key=lengths.get)[-3:]")
@@ -45,6 +45,9 @@ def explained(result: dict[str, Any], texts: list[str], quote: Any) -> str:
     output = " ".join(texts).strip()
     pictures = sum(1 for block in result.get("content") or [] if isinstance(block, dict)
                    and block.get("type") == "image")
+    if isinstance(result.get("content"), str):  # not run at all: declined, or no one could be asked
+        return (f"The code was not run (“{quote(output, 30)}”). Without running it I can only say what it "
+                "would do: count the words of your question and name the longest.")
     if result.get("is_error"):
         last = output.splitlines()[-1] if output else "an error"
         return (f"The code did not run as planned: “{quote(last, 30)}”. I would fix that and try again; "
