@@ -46,6 +46,7 @@ class RunTool:
         self.text_mode = text_mode  # a terminal shows no streamed code block: the code is printed before asking
         self.unasked = False  # no one could be asked: nothing more is asked in this cell
         self.ran: list[str] = []
+        self.stopped: str | None = None  # what the code Stop interrupted had printed
 
     def to_dict(self) -> dict[str, Any]:
         return DEFINITION
@@ -67,6 +68,7 @@ class RunTool:
                 return Result(approval.refusal(verdict, NAME), is_error=True)
         outcome = running.run(self.shell, code)
         if outcome.interrupted:
+            self.stopped = outcome.text
             raise KeyboardInterrupt
         if not outcome.error:
             self.ran.append(code)
@@ -82,6 +84,9 @@ class RunTool:
         as one new cell below, headed by a comment; a line under the answer says what happened."""
         if self.unasked:
             print(NO_STDIN)
+        if self.stopped is not None:
+            print("⏹ Stopped while the code ran" + (f"; it had printed:\n{self.stopped}" if self.stopped.strip()
+                                                   else ", before it printed anything."))
         if not self.ran and answer is not None:
             return offer_cell(self.shell, answer)
         parts = list(self.ran)

@@ -196,7 +196,7 @@ def test_a_figure_goes_back_as_an_image_and_appears_in_the_transcript(nb, monkey
     assert "base64" not in captured.outputs[-1].data["text/plain"]  # a text frontend is told, not flooded
 
 
-SLOW = "reached = 0\nimport time\nfor _ in range(200):\n    time.sleep(0.05)\n    reached += 1\nlater = True"
+SLOW = "reached = 0\nprint('started')\nimport time\nfor _ in range(200):\n    time.sleep(0.05)\n    reached += 1\nlater = True"
 
 
 def stop_after(seconds):
@@ -220,6 +220,7 @@ def test_stop_while_code_runs_stops_it_and_the_loop_and_keeps_the_transcript(nb,
     shown = final_markdown(captured)
     assert "This takes a while." in shown and "time.sleep(0.05)" in shown and "⏹ stopped" in shown
     assert "stopped by you" in error_text(captured) and "Traceback" not in error_text(captured)
+    assert "⏹ Stopped while the code ran; it had printed:\nstarted" in captured.stdout
     assert nb.shell.rl_next_input is None
 
 
@@ -338,3 +339,20 @@ def test_each_round_is_counted_in_usage(nb, monkeypatch):
     rows = nb.session.ledger
     shown = rows._repr_markdown_()
     assert re.search(r"\b2\b", shown)  # two requests: the call, then the answer
+
+
+def test_with_code_the_answers_code_follows_the_code_that_ran_in_the_one_offered_cell(nb, monkeypatch):
+    User(nb, monkeypatch, "y")
+    nb.sim.queue(Reply.tool_use("run_python", {"code": "total = 3"}),
+                 Reply.text("Now reuse it:\n\n```python\nprint(total * 2)\n```"))
+    result, captured = nb.run("%%claude --run --code\nDouble it")
+    assert result.error_in_exec is None, error_text(captured)
+    assert nb.shell.rl_next_input.endswith("in order.\n\ntotal = 3\n\n# Claude's answer (--code):\nprint(total * 2)")
+
+
+def test_count_with_run_shows_the_run_tool_and_runs_nothing(nb, monkeypatch):
+    User(nb, monkeypatch)
+    result, captured = nb.run("%%claude --run --count\nHow many?")
+    assert result.error_in_exec is None, error_text(captured)
+    assert [r["path"] for r in nb.sim.requests if r["method"] == "POST"] == ["/v1/messages/count_tokens"]
+    assert nb.sim.requests[-1]["body"]["tools"][0]["name"] == "run_python"
