@@ -63,6 +63,15 @@ def fenced(text: str, language: str = "") -> str:
     return f"{fence}{language}\n{text}\n{fence}"
 
 
+def code_span(text: str) -> str:
+    """`text` as inline code no backtick inside it can end (CommonMark: a longer delimiter, padded)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    if not longest:
+        return f"`{text}`"
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"
+
+
 def _dedent(line: str, indent: int) -> str:
     """`line` without up to `indent` leading spaces (a fenced block's content is indented like its fence)."""
     stripped = len(line) - len(line.lstrip(" \t"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .codeblocks import fenced
+from .codeblocks import code_span, fenced
 
 
 def markdown_of(message: Any) -> str:
@@ -28,7 +28,7 @@ def block_markdown(block: Any) -> str:
         return f"🔧 `{block.name}`\n\n{fenced(block.input['code'], 'python')}"
     if kind in ("tool_use", "server_tool_use"):
         arguments = json.dumps(block.input, ensure_ascii=False) if block.input else ""
-        return f"🔧 `{block.name}({arguments})`"
+        return f"🔧 {code_span(f'{block.name}({arguments})')}"
     return f"*({kind.replace('_', ' ')})*"
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .codeblocks import fenced
+from .codeblocks import code_span, fenced
 from .errors import BadInput
 
 RESULT_PREVIEW = 200
@@ -129,7 +129,7 @@ def results_markdown(results: list[dict[str, Any]]) -> str:
         if len(text) > RESULT_PREVIEW:
             text = text[: RESULT_PREVIEW - 1] + "…"
         mark = "⚠ error" if result.get("is_error") else "result"
-        lines.append(f"> ↳ {mark}: `{text}`")
+        lines.append(f"> ↳ {mark}: {code_span(text)}")
     return "\n>\n".join(lines)
 
 

@@ -356,3 +356,12 @@ def test_count_with_run_shows_the_run_tool_and_runs_nothing(nb, monkeypatch):
     assert result.error_in_exec is None, error_text(captured)
     assert [r["path"] for r in nb.sim.requests if r["method"] == "POST"] == ["/v1/messages/count_tokens"]
     assert nb.sim.requests[-1]["body"]["tools"][0]["name"] == "run_python"
+
+
+def test_a_reason_with_backticks_and_markup_stays_inline_code(nb, monkeypatch):
+    User(nb, monkeypatch, "no, use `<img src=x onerror=alert(1)>` instead")
+    nb.sim.queue(Reply.tool_use("run_python", {"code": "total = 1"}), Reply.text("OK."))
+    _, captured = nb.run("%%claude --run\nGo")
+    shown = final_markdown(captured)
+    assert "`` The user did not run this code, and said instead: no, use `<img src=x onerror=alert(1)>` instead ``" \
+        in shown
