@@ -215,7 +215,8 @@ def test_stop_while_code_runs_stops_it_and_the_loop_and_keeps_the_transcript(nb,
     elapsed = time.monotonic() - started
     timer.join()
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
-    assert elapsed < 2.5 and 0 < nb.ns["reached"] < 200 and "later" not in nb.ns  # nothing after the Stop ran
+    # Stopped 0.5 s into 10 s of work: it and the loop end at once, and nothing after the Stop ran.
+    assert elapsed < 8 and 0 < nb.ns["reached"] < 200 and "later" not in nb.ns
     assert len(nb.requests) == 1  # the loop stopped too
     shown = final_markdown(captured)
     assert "This takes a while." in shown and "time.sleep(0.05)" in shown and "⏹ stopped" in shown

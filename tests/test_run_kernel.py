@@ -4,6 +4,7 @@ the code runs there, in the kernel's main thread, without leaking its value, tra
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -30,6 +31,7 @@ def kernel(monkeypatch):
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     manager, client = start_new_kernel(kernel_name="python3")
+    client.manager = manager
     yield client
     client.stop_channels()
     manager.shutdown_kernel(now=True)
@@ -86,3 +88,31 @@ def test_without_stdin_nothing_runs_and_one_line_says_to_use_yes(kernel):
     assert "Re-run with `%%claude --run --yes`" in stdout(iopub)
     _, iopub, _ = run(kernel, "print('total' in globals())")
     assert stdout(iopub) == "False\n"
+
+
+SLOW = "import time\nfor step in range(600):\n    time.sleep(0.05)\nlater = True"
+
+
+def test_stop_while_the_code_runs_interrupts_it_and_the_next_cell_sends_a_valid_history(kernel):
+    run(kernel, SETUP.split("sim.queue(")[0] + f"sim.queue(Reply.tool_use('run_python', {{'code': {SLOW!r}}}))")
+    kernel.execute("%%claude --run --yes\nSlow work")
+    deadline = time.monotonic() + 60
+    while "Running `run_python`" not in json.dumps(kernel.get_iopub_msg(timeout=60)["content"], ensure_ascii=False):
+        assert time.monotonic() < deadline
+    time.sleep(1)  # inside the loop of the code now (its output is captured for Claude, not streamed)
+    pressed = time.monotonic()
+    kernel.manager.interrupt_kernel()
+    reply = kernel.get_shell_msg(timeout=30)["content"]
+    # The code had 29 s to go: it and the loop stopped at once (well under a second here when the machine is
+    # idle; the bound only leaves room for a loaded one).
+    assert time.monotonic() - pressed < 10
+    assert reply["status"] == "error" and reply["ename"] == "Stopped" and reply["payload"] == []
+    content, iopub, _ = run(kernel, "print('later' in globals(), step < 599)\n"
+                                    "print(len([r for r in sim.requests if r['path'] == '/v1/messages']))")
+    assert stdout(iopub) == "False True\n1\n"  # nothing after the Stop ran, and the loop asked nothing more
+    content, iopub, _ = run(kernel, "%%claude\nAnd now?")
+    assert content["status"] == "ok", content
+    _, iopub, _ = run(kernel, "print(json.dumps([r for r in sim.requests if r['path'] == '/v1/messages'][-1]"
+                              "['body']['messages']))")
+    [sent] = json.loads(stdout(iopub))  # the stopped exchange is not kept: the history is empty
+    assert sent["role"] == "user" and sent["content"][0]["text"] == "And now?"
