@@ -366,3 +366,26 @@ def test_a_reason_with_backticks_and_markup_stays_inline_code(nb, monkeypatch):
     shown = final_markdown(captured)
     assert "`` The user did not run this code, and said instead: no, use `<img src=x onerror=alert(1)>` instead ``" \
         in shown
+
+
+def test_when_the_next_request_fails_the_code_that_ran_is_still_offered_and_nothing_is_recorded(nb, monkeypatch):
+    User(nb, monkeypatch)
+    nb.magics.max_retries = 0
+    nb.sim.queue(Reply.tool_use("run_python", {"code": "total = 5"}), Reply.http_error(500))
+    _, captured = nb.run("%%claude --run --yes\nGo")
+    assert "Internal server error" in error_text(captured) and "Traceback" not in error_text(captured)
+    assert nb.ns["total"] == 5 and nb.shell.rl_next_input.endswith("in order.\n\ntotal = 5")
+    assert nb.session.conversations["default"].messages() == []
+
+
+@pytest.mark.parametrize("value", [0, -5])
+def test_a_run_output_chars_below_one_is_one_line(nb, value):
+    nb.magics.run_output_chars = value
+    _, captured = nb.run("%%claude --run --yes\nGo")
+    shown = error_text(captured).strip()
+    assert shown == f"run_output_chars must be at least 1, not {value}." and nb.requests == []
+
+
+def test_ask_run_takes_true_or_false_only(nb):
+    _, captured = nb.run("import claude_magic\nclaude_magic.ask('hi', run='yes')")
+    assert "ask(run=…) takes True or False, not 'yes'." in error_text(captured) and nb.requests == []
