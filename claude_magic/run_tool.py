@@ -7,6 +7,7 @@ and the code that ran without error, which `conclude` offers as one new cell bel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from . import approval, running
@@ -30,6 +31,9 @@ DEFINITION = {
         "required": ["code"],
     },
 }
+# While code runs, the answer shows the end of what it printed: this many lines, at most this many characters.
+LIVE_LINES = 30
+LIVE_CHARS = 4000
 NO_STDIN = ("Nothing ran: this frontend cannot ask for approval (no input box). Re-run with `%%claude --run "
             "--yes` to let Claude run code without asking.")
 
@@ -47,6 +51,7 @@ class RunTool:
         self.unasked = False  # no one could be asked: nothing more is asked in this cell
         self.ran: list[str] = []
         self.stopped: str | None = None  # what the code Stop interrupted had printed
+        self.progress: Callable[[str], None] | None = None  # shows markdown in the answer while code runs
 
     def to_dict(self) -> dict[str, Any]:
         return DEFINITION
@@ -66,13 +71,19 @@ class RunTool:
             self.every = verdict.every
             if not verdict.run:
                 return Result(approval.refusal(verdict, NAME), is_error=True)
-        outcome = running.run(self.shell, code)
+        outcome = running.run(self.shell, code, self._show if self.progress is not None else None)
         if outcome.interrupted:
             self.stopped = outcome.text
             raise KeyboardInterrupt
         if not outcome.error:
             self.ran.append(code)
         return Result(running.tool_content(outcome, self.output_chars), is_error=outcome.error)
+
+    def _show(self, printed: str) -> None:
+        """What the running code has printed so far (its last lines), under the code, as it runs."""
+        lines = printed.rstrip("\n").splitlines()
+        tail = "\n".join(["…", *lines[-LIVE_LINES:]] if len(lines) > LIVE_LINES else lines)[-LIVE_CHARS:]
+        self.progress(f"⚙ Running `{NAME}`… so far it printed:\n\n{fenced(tail)}")
 
     def _ask(self, code: str) -> approval.Verdict:
         if self.text_mode:

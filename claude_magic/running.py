@@ -11,8 +11,10 @@ left open (saved as PNG and closed, so they do not reappear under the cell).
 from __future__ import annotations
 
 import base64
+import io
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +22,13 @@ from typing import Any
 from IPython.utils.capture import capture_output
 
 from .cells import _ANSI, cut, error_text
+from .throttle import Throttle
 
 IMAGE_TYPES = ("image/png", "image/jpeg")
 # More pictures than this from one run are left out (and Claude is told): each costs input tokens.
 MAX_IMAGES = 8
+# Seconds between two live views of what running code prints (each one re-sends the status).
+PROGRESS_INTERVAL = 0.5
 
 
 @dataclass
@@ -36,11 +41,19 @@ class Outcome:
     interrupted: bool = False
 
 
-def run(shell: Any, code: str) -> Outcome:
-    """Run `code` as a cell (unnumbered, not in `In`), and return what it printed, showed and raised."""
+def run(shell: Any, code: str, progress: Callable[[str], None] | None = None, *,
+        interval: float = PROGRESS_INTERVAL, clock: Callable[[], float] = time.monotonic) -> Outcome:
+    """Run `code` as a cell (unnumbered, not in `In`), and return what it printed, showed and raised.
+
+    While it runs, `progress` gets what it has printed so far, at most every `interval` seconds, with the
+    capture lifted: it may draw on the page (the answer's status) without that reaching Claude.
+    """
     seen: list[Any] = []
     before = _open_figures()
+    page = shell.display_pub, sys.stdout, sys.stderr
     with _quiet_tracebacks(shell), capture_output() as captured, _value_hook(shell, seen):
+        if progress is not None:
+            _watch(shell, page, progress, Throttle(interval, clock))
         result = shell.run_cell(code, store_history=False)
     images: list[tuple[str, str]] = []
     parts = [_ANSI.sub("", captured.stdout)] if captured.stdout else []
@@ -69,6 +82,45 @@ def tool_content(outcome: Outcome, chars: int) -> list[dict[str, Any]]:
     content += [{"type": "image", "source": {"type": "base64", "media_type": kind, "data": data}}
                 for kind, data in images]
     return content
+
+
+def _watch(shell: Any, page: tuple[Any, Any, Any], progress: Callable[[str], None], throttle: Throttle) -> None:
+    """Tee the captured stdout and stderr: every write is kept, and shown now and then through `progress`,
+    with the page's display publisher and streams (`page`) back for the time it draws."""
+    printed: list[str] = []
+
+    def wrote(text: str) -> None:
+        printed.append(text)
+        if throttle.ready():
+            capturing = shell.display_pub, sys.stdout, sys.stderr
+            shell.display_pub, sys.stdout, sys.stderr = page
+            try:
+                progress(_ANSI.sub("", "".join(printed)))
+            except Exception:  # noqa: BLE001, S110 - progress is a courtesy: it must not break the run
+                pass
+            finally:
+                shell.display_pub, sys.stdout, sys.stderr = capturing
+
+    sys.stdout, sys.stderr = _Tee(sys.stdout, wrote), _Tee(sys.stderr, wrote)
+
+
+class _Tee(io.TextIOBase):
+    """A captured stream that also tells `wrote` what is written to it."""
+
+    def __init__(self, target: Any, wrote: Callable[[str], None]):
+        self.target = target
+        self.wrote = wrote
+
+    def write(self, text: str) -> int:
+        count = self.target.write(text)
+        self.wrote(text)
+        return count
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def getvalue(self) -> str:
+        return self.target.getvalue()
 
 
 def _shown(data: dict[str, Any], parts: list[str], images: list[tuple[str, str]], prefix: str = "") -> None:

@@ -210,6 +210,8 @@ class Session:
                     )
                 asked = markdown_of(message)
                 view.status(f"{asked}\n\n{status_line(message, options.tools)}")
+                if options.run is not None:  # what running code prints shows under it as it comes
+                    options.run.progress = lambda text, asked=asked: view.status(f"{asked}\n\n{text}")
                 results = run_calls(message, options.tools)
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
                 view.add_round(f"{asked}\n\n{results_markdown(results)}", results_text(results))

@@ -389,3 +389,16 @@ def test_a_run_output_chars_below_one_is_one_line(nb, value):
 def test_ask_run_takes_true_or_false_only(nb):
     _, captured = nb.run("import claude_magic\nclaude_magic.ask('hi', run='yes')")
     assert "ask(run=…) takes True or False, not 'yes'." in error_text(captured) and nb.requests == []
+
+
+def test_what_running_code_prints_shows_under_it_while_it_runs_and_never_reaches_claude(nb, monkeypatch):
+    User(nb, monkeypatch)
+    code = "import time\nprint('step 1')\ntime.sleep(0.7)\nprint('step 2')\ntime.sleep(0.7)\nprint('step 3')"
+    nb.sim.queue(Reply.tool_use("run_python", {"code": code}), Reply.text("Three steps."))
+    result, captured = nb.run("%%claude --run --yes\nGo")
+    assert result.error_in_exec is None, error_text(captured)
+    live = [o.data["text/markdown"] for o in captured.outputs if "so far it printed" in o.data.get("text/markdown", "")]
+    assert live and live[0].endswith("so far it printed:\n\n```\nstep 1\n```")
+    assert any("step 1\nstep 2\n```" in shown for shown in live)
+    assert tool_results(nb)[0]["content"] == [{"type": "text", "text": "step 1\nstep 2\nstep 3"}]
+    assert "step" not in captured.stdout  # shown in the answer, not printed under it
