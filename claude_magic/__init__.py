@@ -101,7 +101,8 @@ def ask(prompt: str, **options: Any) -> Any:
     `out=`, `tools=[f, g]` (or "f,g"), `thinking=True` (or a budget), `events=True`,
     `context=["df"]`, `effort=`, `no_interp=True`, `replay=True`, `fresh=True`, `code=True`,
     `cells=N`, `file="a.pdf"` (or a Path, or a list), `cite=True`, `web=True` (or a number of
-    searches), `schema=Model` (the class or dict itself, or its name), `budget=0.5` (US dollars). Returns the final
+    searches), `schema=Model` (the class or dict itself, or its name), `budget=0.5` (US dollars),
+    `run=True` (and `yes=True`). Returns the final
     `Message`; with `count=True` the input token count (nothing is asked); with `map="xs"` (and
     `batch=True`) the answers, aligned with `xs`. A keyword the cell has no option for is a TypeError.
     """

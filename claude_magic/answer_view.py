@@ -14,6 +14,7 @@ printed instead.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ MODES = ("auto", "widget", "display", "text")
 PLAIN = 4000
 # What an output taken back shows: nothing (markdown, like every other state of the answer's outputs).
 _EMPTY = {"text/markdown": ""}
+_INLINE_IMAGE = re.compile(r"!\[[^\]]*\]\(data:image/[a-z]+;base64,[A-Za-z0-9+/=]*\)")
 
 
 def pick_mode(shell: Any) -> str:
@@ -260,11 +262,13 @@ class AnswerView:
         if self._text_mode and self._surface is not None:
             self._guard(lambda: self._surface.delta(text))
 
-    def add_round(self, markdown: str) -> None:
-        """A finished round (the tool calls and their results): shown for good, in place of its stream."""
+    def add_round(self, markdown: str, plain: str = "") -> None:
+        """A finished round (the tool calls and their results): shown for good, in place of its stream.
+
+        A terminal prints `plain` if given, else the markdown's last line (a function's result)."""
         self.done = self._join(self.done, markdown)
         if self._text_mode:
-            self._guard(lambda: self._surface.delta(f"\n{markdown.splitlines()[-1]}\n"))
+            self._guard(lambda: self._surface.delta(f"\n{plain or markdown.splitlines()[-1]}\n"))
             return
         self._restart_round()
         self._guard(lambda: self._surface.seal({"text/markdown": markdown}))
@@ -330,7 +334,10 @@ class AnswerView:
 
 
 def _plain(answer: str) -> str:
-    """The answer for a frontend that shows no markdown: whole, or its first `PLAIN` characters and a note."""
+    """The answer for a frontend that shows no markdown: whole, or its first `PLAIN` characters and a note.
+
+    A picture inline in the markdown (a figure code made) is only named: its base64 would be noise."""
+    answer = _INLINE_IMAGE.sub("[figure]", answer)
     if len(answer) <= PLAIN:
         return answer
     cut = answer.rfind("\n", 0, PLAIN) + 1 or PLAIN

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 import shlex
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from IPython.display import display
 from traitlets import Bool, Dict, Enum, Float, Integer, TraitError, Unicode, Union, observe, validate
 
 from . import persistence
-from .answer_view import MODES
+from .answer_view import MODES, pick_mode
 from .cells import CellRecord, cell_count, failure_prompt
 from .compaction import KEEP, compact
 from .connection import BACKENDS, load_sdk
@@ -27,6 +28,7 @@ from .fitting import fit
 from .mapping import Mapper
 from .prompt import interpolate, resolve_system
 from .rerun import asked_of
+from .run_tool import RunTool
 from .session import Options, Session
 from .sources import apply as apply_sources
 from .tables import Table
@@ -98,6 +100,11 @@ class ClaudeMagics(Magics):
                            "folder).").tag(config=True)
     auto_compact = Bool(False, help="Compact a chat (%claude compact) instead of refusing a prompt that would "
                         "overflow the model's context window.").tag(config=True)
+    run_output_chars = Integer(20000, help="--run: most characters of one run's output sent to Claude (its "
+                               "start and end are kept).").tag(config=True)
+    run_yes = Bool(False, help="--run: run Claude's code without asking, in every cell (as --yes does).").tag(
+        config=True
+    )
     upload_above = Integer(4 * 1024 * 1024, help="--file: larger files go through the Files API once, "
                            "then are sent by id.").tag(config=True)
 
@@ -153,6 +160,9 @@ class ClaudeMagics(Magics):
               "ClaudeMagics.budget); a request whose worst case would not fit is not sent.")
     @argument("--schema", metavar="NAME", help="Answer as JSON fitting NAME (pydantic model or JSON Schema "
               "dict); the object goes to last_parsed and --out.")
+    @argument("--run", action="store_true", help="Let Claude run Python in this kernel, in the notebook's "
+              "namespace, asking you first; the code that ran is offered as a new cell below.")
+    @argument("--yes", action="store_true", help="With --run: run Claude's code without asking.")
     @line_cell_magic
     def claude(self, line: str, cell: str | None = None) -> None:
         """Ask Claude. The cell is the prompt; the answer streams in as markdown.
@@ -268,6 +278,8 @@ class ClaudeMagics(Magics):
             fresh=args.fresh,
             code=args.code,
         )
+        if args.run:
+            self._add_run_tool(options, args)
         if options.max_tokens < 1:
             raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
         fit(options, args.thinking)
@@ -281,6 +293,19 @@ class ClaudeMagics(Magics):
         apply_sources(options, args, ns, upload_above=self.upload_above, file_id=self.session.upload)
         options.asked = asked_of(args, options, ns)
         return options
+
+    def _add_run_tool(self, options: Options, args: Any) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise BadInput("--run runs code in the kernel's main thread, where cells run: use ask(), not aask().")
+        mode = self.display if self.display != "auto" else pick_mode(self.shell)
+        options.run = RunTool(self.shell, yes=args.yes or self.run_yes, output_chars=self.run_output_chars,
+                              text_mode=mode == "text")
+        if options.run.name in options.tools:
+            raise BadInput(f"--tools names a function {options.run.name!r}, the name of --run's own tool: "
+                           "rename the function.")
+        if self.run_output_chars < 1:
+            raise BadInput(f"run_output_chars must be at least 1, not {self.run_output_chars}.")
+        options.tools[options.run.name] = options.run
 
     def _map(self, args: Any, cell: str) -> Any:
         if args.code:
@@ -317,6 +342,10 @@ class ClaudeMagics(Magics):
             raise BadInput(f"--out needs a variable name, not {args.out!r}.")
         if args.budget is not None and not 0 <= args.budget < float("inf"):
             raise BadInput(f"--budget {args.budget}: give the most this cell may spend, in US dollars (0 or more).")
+        if args.yes and not args.run:
+            raise BadInput("--yes answers --run's questions: use it with --run.")
+        if args.run and args.map:
+            raise BadInput("--run lets Claude run code in one conversation, step by step: it does not go with --map.")
         if args.batch and not args.map:
             raise BadInput("--batch sends a --map as one Message Batch: use it with `--map VAR`.")
         return args

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .codeblocks import fenced
 from .escape import code, text
 from .fences import unclosed
 
@@ -24,10 +25,17 @@ def block_markdown(block: Any) -> str:
         return f"<details><summary>Thinking ({words:,} words)</summary>\n\n{block.thinking}\n\n</details>"
     if kind == "redacted_thinking":
         return "*(redacted thinking)*"
+    if kind == "tool_use" and _only_code(block.input):
+        # Code to run (--run): shown whole, as a block no line of it can close, before anyone is asked.
+        return f"🔧 `{block.name}`\n\n{fenced(block.input['code'], 'python')}"
     if kind in ("tool_use", "server_tool_use"):
         arguments = json.dumps(block.input, ensure_ascii=False) if block.input else ""
         return f"🔧 {code(f'{block.name}({arguments})')}"
     return f"*({text(kind.replace('_', ' '))})*"
+
+
+def _only_code(arguments: object) -> bool:
+    return isinstance(arguments, dict) and list(arguments) == ["code"] and isinstance(arguments["code"], str)
 
 
 def close_fences(text: str) -> str:

@@ -20,7 +20,7 @@ from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
-from .escape import code, text
+from .escape import text
 from .failures import broke_midstream, retryable
 from .files import Loaded, Uploads
 from .footer import footer
@@ -33,7 +33,7 @@ from .retry import RetryPolicy
 from .sources import extend
 from .structured import Schema, deliver
 from .timeline import RAW_EVENTS, event_record, timeline
-from .tools import definitions, results_markdown, run_calls
+from .tools import definitions, results_markdown, results_text, run_calls, status_line
 from .web import footer_note, joined
 from .window import Windows, fullness, overflow, refusal
 
@@ -63,6 +63,7 @@ class Options:
     web: dict[str, Any] | None = None
     schema: Schema | None = None
     asked: dict[str, Any] = field(default_factory=dict)  # what an export needs to ask it again (rerun.py)
+    run: Any = None  # --run: the cell's run_tool.RunTool (also among `tools`), which offers what ran at the end
 
     def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
@@ -247,22 +248,27 @@ class Session:
                         "`%config ClaudeMagics.max_tool_rounds = N`."
                     )
                 asked = markdown_of(message)
-                calls = ", ".join(code(b.name) for b in message.content if b.type == "tool_use")
-                view.status(f"{asked}\n\n⚙ Running {calls}…")
+                view.status(f"{asked}\n\n{status_line(message, options.tools)}")
+                if options.run is not None:  # what running code prints shows under it as it comes
+                    options.run.progress = lambda text, asked=asked: view.status(f"{asked}\n\n{text}")
                 results = run_calls(message, options.tools)
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
-                view.add_round(f"{asked}\n\n{results_markdown(results)}")
+                view.add_round(f"{asked}\n\n{results_markdown(results)}", results_text(results))
         except OverBudget:  # a later round (tool calls, pause_turn) that cannot be afforded
             self._conclude(view, run, "✗ over budget", options)
             raise
         except KeyboardInterrupt:
             kept = bool(run.messages())
             self._conclude(view, run, "⏹ stopped", options)
+            if options.run is not None:
+                options.run.conclude()
             raise Stopped("stopped by you; the answer so far is kept in `last_message`." if kept else
                           "stopped by you before any answer arrived; `last_message` is unchanged.") from None
         except Exception as exc:  # every failure must still leave the cell in order
             partial = run.snapshot() is not None
             self._conclude(view, run, "⚠ incomplete" if partial else "✗ failed", options)
+            if options.run is not None:
+                options.run.conclude()
             detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout,
                              attempts=run.attempts, partial=partial)
             raise ClaudeMagicError(detail) from exc
@@ -271,7 +277,9 @@ class Session:
             self._record(chat, turns, message, cell_id, options.system, options.asked)
         if options.schema is not None:
             deliver(message, options.schema, self.shell.user_ns, options.out)
-        if options.code:
+        if options.run is not None:
+            options.run.conclude(message if options.code else None)
+        elif options.code:
             offer_cell(self.shell, message)
         return message
 

@@ -6,8 +6,10 @@ import inspect
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from .codeblocks import fenced
 from .errors import BadInput
 from .escape import code, shorten
 
@@ -63,6 +65,15 @@ def _tool(function: Any, item: Any) -> Any:
                        "wrap it in a function with typed parameters.") from exc
 
 
+@dataclass(frozen=True)
+class Result:
+    """What a tool's `call` may return instead of a plain value: the result's content (text, or text and
+    image blocks) and whether it is an error Claude should read as one."""
+
+    content: str | list[dict[str, Any]]
+    is_error: bool = False
+
+
 def definitions(tools: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [tool.to_dict() for tool in tools.values()]
 
@@ -78,22 +89,73 @@ def run_calls(message: Any, tools: Mapping[str, Any]) -> list[dict[str, Any]]:
         try:
             if tool is None:
                 raise LookupError(f"no tool named {block.name!r} was offered")
-            result["content"] = _as_text(tool.call(block.input))
+            value = tool.call(block.input)
+            result["content"] = value.content if isinstance(value, Result) else _as_text(value)
+            if isinstance(value, Result) and value.is_error:
+                result["is_error"] = True
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - even SystemExit: the model is told and can recover
             result["content"] = f"{type(exc).__name__}: {exc}"
             result["is_error"] = True
-        results.append(result)
+        results.append(outgoing(result))
     return results
 
 
+def outgoing(result: dict[str, Any]) -> dict[str, Any]:
+    """A tool_result as it is sent to Claude (and shown): every tool's result passes here, once.
+
+    The one place to redact what must not leave the kernel (secrets.redact) before it is sent.
+    """
+    return result
+
+
+def status_line(message: Any, tools: Mapping[str, Any]) -> str:
+    """What the answer shows while the calls of `message` run: a tool may say it waits for the user."""
+    called = [block.name for block in message.content if block.type == "tool_use"]
+    own = [tools[name].status() for name in called if hasattr(tools.get(name), "status")]
+    plain = [code(name) for name in called if not hasattr(tools.get(name), "status")]
+    return "\n\n".join([*([f"⚙ Running {', '.join(plain)}…"] if plain else []), *dict.fromkeys(own)])
+
+
 def results_markdown(results: list[dict[str, Any]]) -> str:
+    """The results under the calls: a function's value on one line; a run's output whole (as Claude got it),
+    fenced so nothing in it is read as markup, and its pictures."""
     lines = []
     for result in results:
+        if isinstance(result["content"], list):
+            lines.append(_blocks_markdown(result))
+            continue
         mark = "⚠ error" if result.get("is_error") else "result"
         lines.append(f"> ↳ {mark}: {code(shorten(result['content'], RESULT_PREVIEW))}")
     return "\n>\n".join(lines)
+
+
+def _blocks_markdown(result: dict[str, Any]) -> str:
+    mark = "⚠ error" if result.get("is_error") else "output"
+    parts = [f"↳ {mark}:"]
+    for block in result["content"]:
+        if block.get("type") == "text":
+            parts.append(fenced(block["text"]))
+        elif block.get("type") == "image" and block["source"].get("type") == "base64":
+            source = block["source"]
+            parts.append(f"![figure](data:{source['media_type']};base64,{source['data']})")
+    return "\n\n".join(parts)
+
+
+def results_text(results: list[dict[str, Any]]) -> str:
+    """A run's results for a terminal: their text, pictures only counted ("" for a function's results,
+    whose one-line markdown a terminal shows as it is)."""
+    lines = []
+    for result in results:
+        content = result["content"]
+        if isinstance(content, str):
+            continue
+        lines += [block["text"] for block in content if block.get("type") == "text"]
+        pictures = sum(block.get("type") == "image" for block in content)
+        if pictures:
+            lines.append(f"[{pictures} figure{'s' if pictures > 1 else ''} sent to Claude]")
+    return "\n".join(lines)
 
 
 def _as_text(value: Any) -> str:

@@ -40,7 +40,7 @@ def answer_of(exchange: Exchange) -> str:
             parts.append(markdown_of(SimpleNamespace(content=blocks.validate_python(turn["content"]))))
         else:
             results = [block for block in turn["content"] if block.get("type") == "tool_result"
-                       and isinstance(block.get("content"), str)]
+                       and isinstance(block.get("content"), (str, list))]
             parts.append(results_markdown(results))
     return "\n\n".join(part for part in parts if part)
 

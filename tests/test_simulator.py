@@ -780,3 +780,16 @@ def test_a_streaming_request_in_a_batch_errors_alone(client, sim):
 def test_unknown_batches_are_not_found(client, call):
     with pytest.raises(anthropic.NotFoundError, match="message batch: msgbatch_nope"):
         getattr(client.messages.batches, call)("msgbatch_nope")
+
+
+def test_a_tool_use_not_answered_by_a_tool_result_in_the_next_message_is_refused_like_the_api(client):
+    use = {"type": "tool_use", "id": "toolu_1", "name": "run_python", "input": {"code": "1"}}
+    unanswered = [{"role": "user", "content": "go"}, {"role": "assistant", "content": [use]},
+                  {"role": "user", "content": "and now?"}]
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(model=MODEL, max_tokens=100, messages=unanswered)
+    assert "messages.2: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1" \
+        in str(caught.value)
+    answered = [*unanswered[:2], {"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "1"}]}]}]
+    assert client.messages.create(model=MODEL, max_tokens=100, messages=answered).stop_reason == "end_turn"

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from ..models import rules_for
-from . import documents, structured, web
+from . import code, documents, structured, web
 
 # Newest first, the order GET /v1/models lists them in. The dates are approximate: only their order matters.
 # Models without a lifecycle are active.
@@ -101,7 +101,8 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
     shown = _display(body, rules) == "summarized"
     content = []
     if _thinks(body):
-        content.append(_thinking(_reasoning(prompt), body["model"], shown))
+        thought = _reasoning(prompt) if prompt or not results else "The result is in: I'll say what it shows."
+        content.append(_thinking(thought, body["model"], shown))
     if schema is not None and not tool:
         content.append({"type": "text", "text": json.dumps(_example(schema, _WORD.findall(prompt), schema))})
     elif results:
@@ -109,13 +110,15 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
     elif sourced:
         content += sourced
     elif tool:
-        intro = f"I'll use the `{tool['name']}` tool for this."
+        runs = code.runs_code(tool)
+        intro = "Let me run a little Python in your notebook." if runs else f"I'll use the `{tool['name']}` tool for this."
         # The 5.5 generation says what it does between tool calls in a thinking block, not a text block.
         between = rules is not None and rules.between_tools_in_thinking
         content.append(_thinking(intro, body["model"], shown) if between else {"type": "text", "text": intro})
         words = _WORD.findall(prompt)
         content.append(
-            {"type": "tool_use", "name": tool["name"], "input": _example(tool["input_schema"], words)}
+            {"type": "tool_use", "name": tool["name"],
+             "input": {"code": code.snippet(prompt)} if runs else _example(tool["input_schema"], words)}
         )
     elif body.get("max_tokens", 0) < BRIEF_BELOW:
         content.append({"type": "text", "text": _brief(prompt)})
@@ -235,6 +238,9 @@ def _after_tool(result: dict[str, Any], messages: list[dict[str, Any]], turn: in
     name = next((use["name"] for use in uses if use.get("id") == result.get("tool_use_id")), "tool")
     content = result.get("content")
     output = content if isinstance(content, str) else " ".join(_texts(content or []))
+    use = next((use for use in uses if use.get("id") == result.get("tool_use_id")), {})
+    if list(use.get("input") or {}) == ["code"]:
+        return f"{code.explained(result, [output], _quote)}\n\n{_SIGN_OFF}"
     return (
         f"The `{name}` tool returned: “{_quote(output, 40)}”{_turn_note(turn)}.\n\n"
         "That result answers the question directly, so no further tool call is needed. Ask a follow-up "

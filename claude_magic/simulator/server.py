@@ -472,6 +472,24 @@ def _model(name: str, window: int | None) -> dict[str, Any]:
     return {"type": "model", "id": name, "lifecycle": "active", **MODELS[name], **limits(name, window)}
 
 
+def _unanswered_tool_use(messages: list[dict[str, Any]]) -> str | None:
+    """The API's refusal of a history where a tool_use is not answered by a tool_result in the next message."""
+    for index, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        ids = [block.get("id") for block in blocks_of(message) if block.get("type") == "tool_use"]
+        following = blocks_of(messages[index + 1]) if index + 1 < len(messages) else None
+        if not ids or following is None:  # a final assistant turn is a prefill, answered by the reply
+            continue
+        answered = {block.get("tool_use_id") for block in following if block.get("type") == "tool_result"}
+        missing = [tool_id for tool_id in ids if tool_id not in answered]
+        if missing:
+            return (f"messages.{index + 1}: `tool_use` ids were found without `tool_result` blocks immediately "
+                    f"after: {', '.join(map(str, missing))}. Each `tool_use` block must have a corresponding "
+                    "`tool_result` block in the next message.")
+    return None
+
+
 def _problem(body: Any, version: str | None, *, needs_max_tokens: bool) -> tuple[int, str, str] | None:
     """What the real API would reject in this request body, as (status, error type, message).
 
@@ -523,6 +541,9 @@ def _problem(body: Any, version: str | None, *, needs_max_tokens: bool) -> tuple
                 f"messages.{index}: all messages must have non-empty content "
                 "except for the optional final assistant message"
             )
+    unanswered = _unanswered_tool_use(messages)
+    if unanswered:
+        return invalid(unanswered)
     if len(breakpoints(body)) > MAX_BREAKPOINTS:
         return invalid(f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided.")
     final = blocks_of(messages[-1])
