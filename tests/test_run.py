@@ -364,7 +364,7 @@ def test_a_reason_with_backticks_and_markup_stays_inline_code(nb, monkeypatch):
     nb.sim.queue(Reply.tool_use("run_python", {"code": "total = 1"}), Reply.text("OK."))
     _, captured = nb.run("%%claude --run\nGo")
     shown = final_markdown(captured)
-    assert "`` The user did not run this code, and said instead: no, use `<img src=x onerror=alert(1)>` instead ``" \
+    assert "``The user did not run this code, and said instead: no, use `<img src=x onerror=alert(1)>` instead``" \
         in shown
 
 
