@@ -19,6 +19,12 @@ from typing import Any
 
 TARGET = "claude_magic"
 PROTOCOL = 1
+# What a fix asked by the button adds to the system prompt: its code replaces the cell, once accepted.
+FIX_INSTRUCTION = (
+    "Your answer's Python code will be proposed to the user as the new source of the failed notebook cell, shown "
+    "as a diff they accept or reject. Give the whole corrected cell in one ```python block, and keep any text "
+    "outside it to a few sentences."
+)
 
 
 class Frontend:
@@ -119,7 +125,8 @@ def answer_click(magics: Any, kind: str, cell_id: str) -> None:
         run = magics.cells.failure_of(cell_id, kind)
         args = magics._parse([])
         options = magics.options_for(args)
-        options.code = kind == "fix"
+        if kind == "fix":  # not --code: the code becomes an edit of the failed cell, not a new cell
+            options.system = f"{options.system}\n\n{FIX_INSTRUCTION}" if options.system else FIX_INSTRUCTION
         prompt = failure_prompt(run, FIX if kind == "fix" else EXPLAIN, magics.context_chars)
         # The exchange is the click's on that cell: asking again replaces it in the chat.
         message = magics.session.ask(prompt, options, cell_id=f"{kind}:{cell_id}")

@@ -132,7 +132,8 @@ def test_fix_with_claude_answers_for_that_cell_and_proposes_an_edit(page):
     assert proposal["diff"].startswith("--- cell [3]")
 
     page.send({"type": "decision", "id": proposal["id"], "outcome": "accepted"})
-    page.execute("%%claude\nThanks. What next?")
+    _, reply = page.execute("%%claude\nThanks. What next?")
+    assert reply["content"]["payload"] == []  # the fix offered no new cell: it is an edit of the cell
     assert "your proposed edit of cell [3] was accepted" in sent_prompts(page)[-1]
 
 

@@ -1,0 +1,112 @@
+"""The notebook extension in a real JupyterLab 4 and Notebook 7, driven in headless Chromium.
+
+"Fix with Claude" on a failed cell, the answer under the error and the fix as a diff on that cell;
+Accept (one undo step), Reject, Accept all, and `%%claude --edit` over two cells. The tests run in file
+order on one tab per frontend.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_support import FRONTENDS, open_notebook
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    "%load_ext claude_magic\n%config ClaudeMagics.simulator_pace = 0",
+    "numbers = [1, 2, 3]",
+    "total = sum(numbers) / len(number)",
+    "a = 1",
+    "b = a + 1",
+    "%%claude --edit\nImprove cells [4] and [5].",
+]
+SETUP, NUMBERS, FAILING, A, B, EDIT = range(len(CELLS))
+TIMEOUT = 30_000
+REVISED = "# Revised by Claude (offline simulator)"
+
+
+@pytest.fixture(scope="module", params=FRONTENDS, ids=lambda frontend: frontend.name)
+def notebook(request, browser, tmp_path_factory):
+    home = tmp_path_factory.mktemp(request.param.name)
+    with open_notebook(browser, request.param, home, "edits.ipynb", CELLS) as page:
+        yield page
+
+
+def source(notebook, index: int) -> str:
+    """The cell's source as its editor shows it."""
+    return notebook.cells.nth(index).locator(".jp-InputArea-editor .cm-content").inner_text()
+
+
+def bar(notebook, index: int, kind: str):
+    return notebook.cells.nth(index).locator(f".jp-ClaudeMagic-{kind}")
+
+
+@pytest.fixture(scope="module")
+def failed(notebook):
+    for index in (SETUP, NUMBERS, FAILING):
+        notebook.run(index)
+    expect(notebook.output(FAILING)).to_contain_text("NameError", timeout=TIMEOUT)
+    return notebook
+
+
+def test_a_failed_cell_gets_the_buttons_and_a_good_one_does_not(failed):
+    expect(bar(failed, FAILING, "failure").get_by_role("button", name="Fix with Claude")).to_be_visible(
+        timeout=TIMEOUT)
+    expect(bar(failed, FAILING, "failure").get_by_role("button", name="Explain")).to_be_visible()
+    expect(bar(failed, NUMBERS, "failure")).to_have_count(0)
+    expect(failed.cells.nth(FAILING).locator(".jp-ClaudeMagic-proposal")).to_have_count(0)
+
+
+def test_fix_shows_the_answer_and_the_fix_as_a_diff_on_the_failed_cell(failed):
+    before = source(failed, FAILING)
+    bar(failed, FAILING, "failure").get_by_role("button", name="Fix with Claude").click()
+    output = failed.output(FAILING)
+    expect(output.locator("sub")).to_contain_text("end_turn", timeout=TIMEOUT)
+    expect(output).to_contain_text("NameError")  # the error stays, the answer below it
+    proposal = bar(failed, FAILING, "proposal")
+    expect(proposal).to_be_visible(timeout=TIMEOUT)
+    expect(proposal.locator(".jp-ClaudeMagic-removed")).to_contain_text("total = sum(numbers) / len(number)")
+    expect(proposal.get_by_role("button", name="Accept all")).to_be_hidden()  # only one proposal
+    assert source(failed, FAILING) == before  # nothing changes before Accept
+
+
+def test_accept_changes_the_cell_without_running_it_and_ctrl_z_restores_it(failed):
+    before = source(failed, FAILING)
+    prompt = failed.cells.nth(FAILING).locator(".jp-InputPrompt").inner_text()
+    proposal = bar(failed, FAILING, "proposal")
+    added = "\n".join(line[1:] for line in proposal.locator(".jp-ClaudeMagic-added").all_inner_texts())
+    proposal.get_by_role("button", name="Accept", exact=True).click()
+    expect(proposal).to_have_count(0)
+    after = source(failed, FAILING)
+    assert after != before and added.strip().splitlines()[0] in after
+    assert failed.cells.nth(FAILING).locator(".jp-InputPrompt").inner_text() == prompt  # not run
+    failed.cells.nth(FAILING).locator(".jp-InputArea-editor .cm-content").click()
+    failed.page.keyboard.press("Control+z")
+    expect(failed.cells.nth(FAILING).locator(".jp-InputArea-editor .cm-content")).to_have_text(before)
+
+
+def test_edit_over_two_cells_shows_two_diffs_and_reject_leaves_them(failed):
+    for index in (A, B):
+        failed.run(index)
+    sources = [source(failed, A), source(failed, B)]
+    failed.run(EDIT)
+    expect(failed.output(EDIT)).to_contain_text("review the diff on each cell", timeout=TIMEOUT)
+    for index in (A, B):
+        expect(bar(failed, index, "proposal")).to_contain_text(re.compile(r"cell \[\d+\]"))
+        expect(bar(failed, index, "proposal").locator(".jp-ClaudeMagic-added")).to_contain_text(REVISED)
+        expect(bar(failed, index, "proposal").get_by_role("button", name="Accept all")).to_be_visible()
+    for index in (A, B):
+        bar(failed, index, "proposal").get_by_role("button", name="Reject").click()
+    expect(failed.page.locator(".jp-ClaudeMagic-proposal")).to_have_count(0)
+    assert [source(failed, A), source(failed, B)] == sources
+
+
+def test_accept_all_takes_every_proposal(failed):
+    failed.run(EDIT)
+    expect(failed.page.locator(".jp-ClaudeMagic-proposal")).to_have_count(2, timeout=TIMEOUT)
+    bar(failed, A, "proposal").get_by_role("button", name="Accept all").click()
+    expect(failed.page.locator(".jp-ClaudeMagic-proposal")).to_have_count(0)
+    assert source(failed, A).startswith(REVISED) and source(failed, B).startswith(REVISED)
