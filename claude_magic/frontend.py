@@ -57,7 +57,7 @@ class Frontend:
         return self.ready and self.comm is not None
 
     def send(self, data: dict[str, Any]) -> None:
-        if self.present:
+        if self.comm is not None:
             self.comm.send(data)
 
     def _received(self, msg: dict[str, Any]) -> None:
@@ -79,7 +79,9 @@ def connect(shell: Any, magics: Any) -> Frontend:
 
     def failed(result: Any) -> None:  # a post_run_cell hook, after the cell record's own
         run = magics.cells.runs[-1] if magics.cells.runs else None
-        if (frontend.present and run is not None and result is not None and run.number == result.execution_count
+        # Sent once the comm is open, even before the page has answered (Run All queues the answer behind
+        # the cells): a page without the extension drops it, and it changes nothing in the kernel.
+        if (frontend.comm is not None and run is not None and result is not None and run.number == result.execution_count
                 and run.error is not None and run.cell_id):
             frontend.send({"type": "failed", "cell_id": run.cell_id, "number": run.number})
 

@@ -104,13 +104,22 @@ def test_without_the_extension_the_magic_works_as_before(page):
     assert page.comm_id is not None  # the magic asked the page; nobody answered
     page.execute("x = 1  ", cell_id="cell-x")
     messages, _ = page.execute("1 / 0", cell_id="cell-fail")
-    assert page.comm_msgs == []  # no buttons asked for: the page never said it could show them
     messages, reply = page.execute("%%claude --edit\nTidy cell [2], <b>please</b>")
     text = shown(messages)
     assert "```diff" in text and "-x = 1  " in text and "+x = 1" in text
     payload = [p for p in reply["content"]["payload"] if p["source"] == "set_next_input"]
     assert payload and payload[0]["text"].endswith("x = 1") and "Revised by Claude" in payload[0]["text"]
-    assert page.comm_msgs == []
+    assert not [data for data in page.comm_msgs if data["type"] == "propose"]
+
+
+def test_a_page_that_refuses_the_comm_hears_nothing_more(page):
+    page.execute(SETUP)
+    close = page.client.session.msg("comm_close", {"comm_id": page.comm_id, "data": {}})
+    page.client.shell_channel.send(close)  # what JupyterLab does with a target nobody registered
+    page._until_idle(close["header"]["msg_id"])
+    page.execute("1 / 0", cell_id="cell-fail")
+    messages, _ = page.execute("%%claude\nHello")
+    assert "end_turn" in shown(messages) and page.comm_msgs == []
 
 
 def test_fix_with_claude_answers_for_that_cell_and_proposes_an_edit(page):
