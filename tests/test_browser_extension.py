@@ -8,6 +8,7 @@ order on one tab per frontend.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from browser_support import FRONTENDS, open_notebook
@@ -22,9 +23,24 @@ CELLS = [
     "a = 1",
     "b = a + 1",
     "%%claude --edit\nImprove cells [4] and [5].",
+    "victim = len(In) - 1  # this cell's number",
+    "other = len(In) - 1",
+    (
+        "import claude_magic\n"
+        "from claude_magic.simulator import Reply\n"
+        "def edit(number, source):\n"
+        "    return {'type': 'tool_use', 'name': 'propose_cell_edit', 'input': {'cell': f'[{number}]', 'source': source}}\n"
+        "slowly = {'type': 'text', 'text': 'Two changes, slowly. ' * 15}\n"
+        "claude_magic.offline_simulator().queue(\n"
+        "    Reply(content=(slowly, edit(victim, 'victim = 10'), edit(other, \"other = '<img src=x onerror=alert(1)>'\")),\n"
+        "          pace=12),\n"
+        "    Reply.text('Done.'))"
+    ),
+    "%%claude --edit\nChange both.",
 ]
-SETUP, NUMBERS, FAILING, A, B, EDIT = range(len(CELLS))
+SETUP, NUMBERS, FAILING, A, B, EDIT, VICTIM, OTHER, QUEUE, HOSTILE = range(len(CELLS))
 TIMEOUT = 30_000
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 REVISED = "# Revised by Claude (offline simulator)"
 
 
@@ -71,6 +87,8 @@ def test_fix_shows_the_answer_and_the_fix_as_a_diff_on_the_failed_cell(failed):
     expect(proposal.locator(".jp-ClaudeMagic-removed")).to_contain_text("total = sum(numbers) / len(number)")
     expect(proposal.get_by_role("button", name="Accept all")).to_be_hidden()  # only one proposal
     assert source(failed, FAILING) == before  # nothing changes before Accept
+    ARTIFACTS.mkdir(exist_ok=True)
+    failed.cells.nth(FAILING).screenshot(path=ARTIFACTS / f"{failed.server.frontend.name}-fix-with-claude.png")
 
 
 def test_accept_changes_the_cell_without_running_it_and_ctrl_z_restores_it(failed):
@@ -110,3 +128,24 @@ def test_accept_all_takes_every_proposal(failed):
     bar(failed, A, "proposal").get_by_role("button", name="Accept all").click()
     expect(failed.page.locator(".jp-ClaudeMagic-proposal")).to_have_count(0)
     assert source(failed, A).startswith(REVISED) and source(failed, B).startswith(REVISED)
+
+
+def test_a_cell_deleted_meanwhile_is_not_edited_and_markup_stays_text(failed):
+    for index in (VICTIM, OTHER, QUEUE):
+        failed.run(index)
+    failed.start(HOSTILE)
+    expect(failed.output(HOSTILE)).to_contain_text("Two changes", timeout=TIMEOUT)
+    failed.cells.nth(VICTIM).locator(".jp-InputPrompt").click()  # select it (command mode), then delete it
+    failed.page.keyboard.press("Escape")
+    failed.page.keyboard.press("d")
+    failed.page.keyboard.press("d")
+    other, hostile = OTHER - 1, HOSTILE - 1
+    expect(failed.cells).to_have_count(len(CELLS) - 1)
+    failed.wait(hostile)
+    expect(failed.page.get_by_text("which is no longer in this notebook")).to_be_visible(timeout=TIMEOUT)
+    proposal = bar(failed, other, "proposal")
+    expect(proposal.locator(".jp-ClaudeMagic-added")).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(proposal.locator("img")).to_have_count(0)
+    expect(failed.page.locator(".jp-ClaudeMagic-proposal")).to_have_count(1)
+    proposal.get_by_role("button", name="Reject").click()
+    assert source(failed, other) == "other = len(In) - 1"
