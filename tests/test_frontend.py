@@ -137,7 +137,8 @@ def test_fix_with_claude_answers_for_that_cell_and_proposes_an_edit(page):
     assert "total = sum(numbers) / len(number)" in prompt and "NameError" in prompt
     proposal = page.comm_msgs[-1]["proposal"]
     assert page.comm_msgs[-1]["type"] == "propose" and proposal["cell_id"] == "cell-bad"
-    assert proposal["old"] == "total = sum(numbers) / len(number)" and proposal["new"].strip()
+    assert proposal["old"] == "total = sum(numbers) / len(number)"
+    assert proposal["new"] == "total = sum(numbers) / len(numbers)"  # the simulator spots the typo, as Claude would
     assert proposal["diff"].startswith("--- cell [3]")
 
     page.send({"type": "decision", "id": proposal["id"], "outcome": "accepted"})

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from ..models import rules_for
-from . import documents, edits, structured, web
+from . import documents, edits, fixes, structured, web
 
 # Newest first, the order GET /v1/models lists them in. The dates are approximate: only their order matters.
 # Models without a lifecycle are active.
@@ -119,6 +119,8 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
         between = rules is not None and rules.between_tools_in_thinking
         content.append(_thinking(intro, body["model"], shown) if between else {"type": "text", "text": intro})
         content += calls
+    elif fixes.fixed(prompt):
+        content.append({"type": "text", "text": fixes.fixed(prompt)})
     elif body.get("max_tokens", 0) < BRIEF_BELOW:
         content.append({"type": "text", "text": _brief(prompt)})
     else:
