@@ -131,6 +131,11 @@ def test_fix_with_claude_answers_for_that_cell_and_proposes_an_edit(page):
     page.execute("print('a later cell')", cell_id="cell-later")
     assert len(page.comm_msgs) == 1  # nothing was asked: a click sends the request
 
+    messages = page.send({"type": "explain", "cell_id": "cell-bad"})
+    assert "end_turn" in shown(messages)
+    assert "This notebook cell failed. Explain in a few sentences why" in sent_prompts(page)[-1]
+    assert len(page.comm_msgs) == 1  # an explanation proposes no edit
+
     messages = page.send({"type": "fix", "cell_id": "cell-bad"})
     assert "end_turn" in shown(messages)  # the answer, streamed as the outputs of the click
     prompt = sent_prompts(page)[-1]
