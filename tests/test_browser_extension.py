@@ -116,6 +116,7 @@ def test_edit_over_two_cells_shows_two_diffs_and_reject_leaves_them(failed):
         expect(bar(failed, index, "proposal")).to_contain_text(re.compile(r"cell \[\d+\]"))
         expect(bar(failed, index, "proposal").locator(".jp-ClaudeMagic-added")).to_contain_text(REVISED)
         expect(bar(failed, index, "proposal").get_by_role("button", name="Accept all")).to_be_visible()
+    failed.page.screenshot(path=ARTIFACTS / f"{failed.server.frontend.name}-edit-diffs.png", full_page=True)
     for index in (A, B):
         bar(failed, index, "proposal").get_by_role("button", name="Reject").click()
     expect(failed.page.locator(".jp-ClaudeMagic-proposal")).to_have_count(0)
