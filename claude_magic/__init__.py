@@ -18,12 +18,14 @@ _EXTENSION = "ClaudeMagics"
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    from .frontend import connect
     from .magic import ClaudeMagics
     from .persistence import offer
 
     magics = ClaudeMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("post_run_cell", magics.cells.after_cell)
+    connect(ipython, magics)  # the notebook extension, if the page has it
     saved = offer(magics.chats_folder)
     if saved:
         print(saved)
@@ -37,6 +39,9 @@ def unload_ipython_extension(ipython: Any) -> None:
     for kind in ("line", "cell"):
         manager.magics[kind].pop("claude", None)
     ipython.events.unregister("post_run_cell", magics.cells.after_cell)
+    from .frontend import disconnect
+
+    disconnect(ipython, magics)
     magics.session.connection.close()
 
 

@@ -31,6 +31,11 @@ _CELLS_HEADING = "The notebook's code cells before this question, oldest first (
 SHORT_OUTPUT = 800
 
 
+def asks_claude(source: str) -> bool:
+    """Whether a cell's source asks Claude (`%%claude` / `%claude`)."""
+    return bool(_ASKS_CLAUDE.match(source))
+
+
 def cell_count(text: str) -> int | str:
     """The value of --cells: a number of cells, or "all" (what --cells alone means)."""
     if text == "all":
@@ -88,6 +93,15 @@ class CellRecord:
             raise BadInput(f"Cell [{last.number}] failed, but it ran without error since (as [{since[-1].number}]): "
                            f"nothing to {command}.")
         return last
+
+    def failure_of(self, cell_id: str, command: str) -> Ran:
+        """How the cell with this id failed when it last ran (for the extension's buttons on it)."""
+        runs = [run for run in self.runs if run.cell_id == cell_id]
+        if not runs:
+            raise BadInput(f"That cell has not run since `%load_ext claude_magic`: nothing to {command}.")
+        if runs[-1].error is None:
+            raise BadInput(f"That cell ran without error since (as [{runs[-1].number}]): nothing to {command}.")
+        return runs[-1]
 
     # ---- --cells
 

@@ -21,6 +21,7 @@ from .compaction import KEEP, compact
 from .connection import BACKENDS, load_sdk
 from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
+from .edits import EDIT_TOOL, Edits, proposals_of
 from .errors import BadInput
 from .escape import code
 from .failures import BadKeyword
@@ -124,6 +125,8 @@ class ClaudeMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.session = Session(shell, self)
         self.cells = CellRecord(shell)  # kept up to date by the post_run_cell hook load_ipython_extension adds
+        self.edits = Edits()
+        self.frontend: Any = None  # the notebook extension's comm (frontend.connect), if any
 
     @no_var_expand
     @magic_arguments()
@@ -151,6 +154,8 @@ class ClaudeMagics(Magics):
     @argument("--cells", nargs="?", const="all", type=cell_count, metavar="N",
               help="Include the last N code cells (source and outputs); without N, all (within cells_chars).")
     @argument("--code", action="store_true", help="Ask for code, and put the answer's code into a new cell below.")
+    @argument("--edit", action="store_true", help="Let Claude propose new sources for the notebook's cells (it sees "
+              "them as --cells does): diffs you accept or reject on the cells, with the notebook extension.")
     @argument("--file", metavar="PATH[,PATH]", help="Send files: PDFs and text as documents, pictures as images.")
     @argument("--cite", action="store_true", help="Answer with citations of the --file documents, as footnotes.")
     @argument("--web", nargs="?", const=MAX_USES, type=int, metavar="MAX_USES",
@@ -210,7 +215,10 @@ class ClaudeMagics(Magics):
             prompt, options = self.prepare(args, text)
             if args.count:
                 return self.session.count(prompt, options, cell_id=cell_id)
-            return self.session.ask(prompt, options, cell_id=cell_id)
+            try:
+                return self.session.ask(prompt, options, cell_id=cell_id)
+            finally:  # what Claude proposed before a failure is shown all the same
+                self.edits.deliver(proposals_of(options.tools), self.frontend, self.shell)
 
     def arguments(self, keywords: dict[str, Any]) -> Any:
         """`ask()`'s keywords as the parsed options of the cell that would say the same.
@@ -282,14 +290,23 @@ class ClaudeMagics(Magics):
             self._add_run_tool(options, args)
         if options.max_tokens < 1:
             raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
+        if args.edit:  # before fit: a tool changes what some models need
+            options.tools[EDIT_TOOL] = self.edits.tool(self.cells, args.chat)
         fit(options, args.thinking)
         if args.context:
             limits = Limits(chars=self.context_chars, rows=self.context_rows)
             options.context, options.context_labels = blocks_for(args.context, ns, limits)
-        if args.cells is not None:
-            block, label = self.cells.recent(args.cells, self.cells_chars)
+        if args.cells is not None or args.edit:
+            try:
+                block, label = self.cells.recent("all" if args.cells is None else args.cells, self.cells_chars)
+            except BadInput as exc:
+                if not args.edit or args.cells is not None:
+                    raise
+                raise BadInput("--edit: no code cell has run before this one yet, so there is nothing to edit.") from exc
             options.context.insert(0, block)
             options.context_labels.insert(0, label)
+        told, labels = self.edits.context(args.chat)
+        options.context[:0], options.context_labels[:0] = told, labels
         apply_sources(options, args, ns, upload_above=self.upload_above, file_id=self.session.upload)
         options.asked = asked_of(args, options, ns)
         return options
@@ -310,6 +327,8 @@ class ClaudeMagics(Magics):
     def _map(self, args: Any, cell: str) -> Any:
         if args.code:
             raise BadInput("--code puts one answer's code into a new cell: it does not go with --map.")
+        if args.edit:
+            raise BadInput("--edit proposes edits of the notebook's cells in one answer: it does not go with --map.")
         if args.map not in self.shell.user_ns:
             raise BadInput(f"--map {args.map}: there is no variable {args.map!r} in the notebook.")
         template = cell.strip()

@@ -96,6 +96,12 @@ def answer(cell: nbformat.NotebookNode) -> str:
     return bundles[-1].data["text/markdown"]
 
 
+def _answer_above_edits(cell: nbformat.NotebookNode) -> str:
+    bundles = [o.data["text/markdown"] for o in cell.outputs if o.output_type == "display_data"]
+    assert bundles and bundles[-1].startswith("✎ Proposed new version of cell"), bundles[-1:]
+    return bundles[-2]
+
+
 def error(cell: nbformat.NotebookNode) -> str:
     errors = [o for o in cell.outputs if o.output_type == "error"]
     assert len(errors) == 1, f"expected one error under {cell.source!r}"
@@ -125,8 +131,8 @@ def test_notebook_runs_offline_and_keeps_every_answer(executed, path):
             continue
         if mode == "text":
             assert FOOTER.search(text(c)), f"no footer printed under {c.source!r}"
-        else:
-            final = answer(c)
+        else:  # --edit shows the proposals (diffs) under the answer
+            final = answer(c) if "--edit" not in c.source else _answer_above_edits(c)
             assert "<sub>" in final and FOOTER.search(final), f"no static answer with a footer: {c.source!r}"
         if "--run" not in c.source:  # under --run, a traceback of Claude's code is part of the transcript
             assert "Traceback" not in text(c)
@@ -416,6 +422,13 @@ def test_working_with_your_notebook_fix_outputs_errors_cells_and_code(executed):
     offered = text(cell(nb, "print(cell_code("))
     assert f"↓ {offered.count(chr(10))} lines of code offered as a new cell below." in text(generated)
     assert "def function_median_numbers(" in offered and "```" not in offered and "simulator" not in offered
+    edited = cell(nb, "%%claude --edit")
+    diff = edited.outputs[-2].data["text/markdown"]  # then the line saying a new cell is offered
+    assert re.search(r"✎ Proposed new version of cell \[\d+\]", diff) and "```diff\n--- cell [" in diff
+    assert "-    total = 0" not in diff and "+# Revised by Claude (offline simulator)" in diff
+    assert "↓ The new version offered as a new cell below" in text(edited)
+    proposed = text(cell(nb, 'print(block["name"], "→ cell"'))
+    assert proposed.startswith("propose_cell_edit → cell [") and "def mean(values):" in proposed
 
 
 def test_documents_web_and_structured(executed):

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from ..models import rules_for
-from . import code, documents, structured, web
+from . import code, documents, edits, fixes, structured, web
 
 # Newest first, the order GET /v1/models lists them in. The dates are approximate: only their order matters.
 # Models without a lifecycle are active.
@@ -111,15 +111,22 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
         content += sourced
     elif tool:
         runs = code.runs_code(tool)
-        intro = "Let me run a little Python in your notebook." if runs else f"I'll use the `{tool['name']}` tool for this."
+        words = _WORD.findall(prompt)
+        if runs:
+            calls = [{"type": "tool_use", "name": tool["name"], "input": {"code": code.snippet(prompt)}}]
+        else:
+            calls = (edits.proposals(tool, _texts(blocks_of(last_user))) if edits.is_edit_tool(tool) else []) or [
+                {"type": "tool_use", "name": tool["name"], "input": _example(tool["input_schema"], words)}]
+        cells = ", ".join(call["input"]["cell"] for call in calls) if edits.is_edit_tool(tool) else ""
+        intro = ("Let me run a little Python in your notebook." if runs else
+                 f"I'll propose a new version of cell{'s' if len(calls) > 1 else ''} {cells}." if cells
+                 else f"I'll use the `{tool['name']}` tool for this.")
         # The 5.5 generation says what it does between tool calls in a thinking block, not a text block.
         between = rules is not None and rules.between_tools_in_thinking
         content.append(_thinking(intro, body["model"], shown) if between else {"type": "text", "text": intro})
-        words = _WORD.findall(prompt)
-        content.append(
-            {"type": "tool_use", "name": tool["name"],
-             "input": {"code": code.snippet(prompt)} if runs else _example(tool["input_schema"], words)}
-        )
+        content += calls
+    elif fixes.fixed(prompt):
+        content.append({"type": "text", "text": fixes.fixed(prompt)})
     elif body.get("max_tokens", 0) < BRIEF_BELOW:
         content.append({"type": "text", "text": _brief(prompt)})
     else:
