@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 import shlex
+from collections import ChainMap
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from .failures import BadKeyword
 from .fitting import fit
 from .mapping import Mapper
 from .prompt import interpolate, resolve_system
+from .secrets import redact
 from .session import Options, Session
 from .sources import apply as apply_sources
 from .tables import Table
@@ -218,18 +220,28 @@ class ClaudeMagics(Magics):
         if not prompt:
             raise BadInput("The cell is empty: write your question under `%%claude`.")
         if not args.no_interp:
-            prompt = interpolate(prompt, self.shell.user_ns, hidden=self.shell.user_ns_hidden,
-                                 cells=lambda kind, number: self.cells.reference(kind, number, self.context_chars))
+            prompt = self.fill(prompt)
             if not prompt.strip():
                 raise BadInput("The prompt is empty once its {names} are filled in: there is nothing to ask.")
         return prompt, self.options_for(args)
 
+    def fill(self, text: str, fields: dict[str, Any] | None = None) -> str:
+        """The one interpolation of a prompt: the notebook's `{name}`s and `{In[N]}` / `{Out[N]}` / `{Err[N]}`,
+        with `fields` (a `--map` item's `{item}` and `{column}`) over the notebook's names."""
+        fields = fields or {}
+        hidden = {name for name in self.shell.user_ns_hidden if name not in fields}
+        return interpolate(text, ChainMap(fields, self.shell.user_ns), hidden=hidden,
+                           cells=lambda kind, number: self.cells.reference(kind, number, self.context_chars))
+
     def options_for(self, args: Any) -> Options:
         ns = self.shell.user_ns
+        system = resolve_system(args.system, ns) if args.system is not None else (self.system or None)
+        system, redacted = redact(system) if system else (system, [])
         options = Options(
             model=args.model or self.model,
             max_tokens=self.max_tokens if args.max_tokens is None else args.max_tokens,
-            system=resolve_system(args.system, ns) if args.system is not None else (self.system or None),
+            system=system,
+            redacted=set(redacted),
             effort=args.effort,
             chat=args.chat,
             new=args.new,
@@ -264,7 +276,7 @@ class ClaudeMagics(Magics):
         if not template:
             raise BadInput("The cell is empty: write the prompt to ask for each item, using {item}.")
         return Mapper(self.session).run(template, self.shell.user_ns[args.map], args.map, self.options_for(args),
-                                        batch=args.batch, interp=not args.no_interp, count=args.count)
+                                        batch=args.batch, fill=None if args.no_interp else self.fill, count=args.count)
 
     def _parse(self, argv: list[str], line_mode: bool = False) -> Any:
         """The options, checked for what argparse cannot see: empty names, a keyword as --out.

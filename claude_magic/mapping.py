@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from .atomic import write_text
 from .conversation import user_turn
 from .errors import BadInput, ClaudeMagicError, Stopped, explain
 from .progress import Progress
-from .prompt import interpolate
+from .secrets import note as secrets_note
 from .replay import request_key
 from .request_summary import preview
 from .session import countable
@@ -75,14 +76,20 @@ class Mapper:
         self.settings = session.settings
         self.stopped = False
 
-    def run(self, template: str, value: Any, name: str, options: Any, *, batch: bool, interp: bool,
-            count: bool = False) -> Any:
+    def run(self, template: str, value: Any, name: str, options: Any, *, batch: bool,
+            fill: Callable[[str, dict[str, Any]], str] | None, count: bool = False) -> Any:
+        """Ask `template` for each item of `value`; `fill(template, fields)` is the cell's own interpolation
+        (`{name}`, `{In[N]}`, …) with the item's `{item}` / `{column}` fields over the notebook's names,
+        or None to send the template as written."""
         namespace = self.session.shell.user_ns
         fields = items_of(value, name)
         if not fields:
             raise BadInput(f"--map {name}: it is empty.")
-        prompts = [interpolate(template, {**namespace, **f}) if interp else template for f in fields]
-        requests = [options.request([user_turn(prompt, options.context)]) for prompt in prompts]
+        prompts = [fill(template, f) if fill is not None else template for f in fields]
+        requests = [options.request([user_turn(prompt, options.context, options.redacted)]) for prompt in prompts]
+        redacted = secrets_note(options.redacted)
+        if redacted:
+            print(redacted)
         client = self.session.client()
         if count:
             return self._preview(client, name, prompts, requests, batch)

@@ -27,6 +27,8 @@ from .prompt import with_code_instruction
 from .replay import ReplayStore
 from .request_summary import sent_summary
 from .retry import RetryPolicy
+from .secrets import note as secrets_note
+from .secrets import redact_content
 from .sources import extend
 from .structured import Schema, deliver
 from .timeline import RAW_EVENTS, event_record, timeline
@@ -59,6 +61,7 @@ class Options:
     notes: list[str] = field(default_factory=list)  # said once in the footer (what fitting.fit changed)
     web: dict[str, Any] | None = None
     schema: Schema | None = None
+    redacted: set[str] = field(default_factory=set)  # credentials blanked out of what was sent (secrets.py)
 
     def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
@@ -210,7 +213,8 @@ class Session:
                 asked = markdown_of(message)
                 calls = ", ".join(f"`{b.name}`" for b in message.content if b.type == "tool_use")
                 view.status(f"{asked}\n\n⚙ Running {calls}…")
-                results = run_calls(message, options.tools)
+                results, names = redact_content(run_calls(message, options.tools))
+                options.redacted.update(names)
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
                 view.add_round(f"{asked}\n\n{results_markdown(results)}")
         except KeyboardInterrupt:
@@ -242,6 +246,8 @@ class Session:
         request = self._request(options, earlier, turns)
         counted = self._call(lambda client: client.messages.count_tokens(**countable(request)))
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
+        if secrets_note(options.redacted):
+            print(secrets_note(options.redacted))
         return counted.input_tokens
 
     def _fit(self, client: Any, chat: Any, options: Options, cell_id: str | None, earlier: list[dict[str, Any]],
@@ -268,7 +274,7 @@ class Session:
             self.conversations.reset(options.chat)
         chat = self.conversations[options.chat]
         earlier = chat.context_for(cell_id, options.model) if options.history and not options.new else []
-        turns = [user_turn(prompt, options.context)] if prompt is not None else []
+        turns = [user_turn(prompt, options.context, options.redacted)] if prompt is not None else []
         _check_sendable([turns, options.system])
         return chat, earlier, turns
 
@@ -334,7 +340,7 @@ class Session:
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
                       replayed=bool(run.replayed), retries=run.retries) + footer_note(messages)
-        line = " · ".join([line, *options.notes])
+        line = " · ".join([line, *options.notes, *filter(None, [secrets_note(options.redacted)])])
         if messages and state is None:
             line += fullness(messages[-1], self.windows.of(self.client(), options.model))
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")

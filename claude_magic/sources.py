@@ -7,6 +7,7 @@ from typing import Any
 
 from . import files
 from .errors import BadInput
+from .secrets import redact
 from .structured import schema_from
 from .web import MAX_USES, web_tool
 
@@ -18,6 +19,12 @@ def apply(options: Any, args: Any, namespace: Mapping[str, Any], *, upload_above
         raise BadInput("--cite needs something to cite: add `--file PATH` (or `--web`, which always cites).")
     if args.file:
         loaded = [files.load(path) for path in files.paths_from(args.file, namespace)]
+        for item in loaded:  # a text file may be uploaded before the user turn is built: redacted here
+            if item.kind == "text":
+                text, names = redact(item.data.decode("utf-8"))
+                if names:
+                    item.data = text.encode("utf-8")
+                    options.redacted.update(names)
         if args.cite and all(item.kind == "image" for item in loaded):
             raise BadInput("--cite works on documents (PDF or text); images cannot be cited.")
         blocks, labels = files.blocks_for(loaded, cite=args.cite, upload_above=upload_above,
