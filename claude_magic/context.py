@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import BadInput
-
-_IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+from .files import media_type_of
 
 
 @dataclass
@@ -127,12 +126,10 @@ def _array(array: Any) -> str:
 
 
 def _image_bytes(value: Any) -> tuple[bytes, str, str] | None:
-    """PNG/JPEG bytes with their media type and size, for the kinds of image a notebook holds."""
+    """PNG/JPEG/GIF/WebP bytes with their media type and size, for the kinds of image a notebook holds."""
     if isinstance(value, (bytes, bytearray)):
-        for signature, media_type in _IMAGE_SIGNATURES.items():
-            if bytes(value[: len(signature)]) == signature:
-                return bytes(value), media_type, ""
-        return None
+        media_type = media_type_of(bytes(value[:16]))
+        return (bytes(value), media_type, "") if media_type and media_type.startswith("image/") else None
     buffer = io.BytesIO()
     if hasattr(value, "savefig") and hasattr(value, "get_size_inches"):  # a matplotlib Figure
         value.savefig(buffer, format="png", dpi=100)

@@ -22,9 +22,9 @@ from .atomic import write_text
 from .conversation import user_turn
 from .errors import BadInput, ClaudeMagicError, Stopped, explain
 from .progress import Progress
-from .secrets import note as secrets_note
 from .replay import request_key
 from .request_summary import preview
+from .secrets import note as secrets_note
 from .session import countable
 from .structured import parse_each, records
 

@@ -19,6 +19,7 @@ from typing import Any
 from .atomic import write_text
 from .conversation import Chat
 from .errors import BadInput
+from .reading import read_bytes
 
 FORMAT = "claude_magic.chats"
 VERSION = 1
@@ -120,17 +121,14 @@ def read(path: Path) -> list[Chat]:
     """The chats saved at `path`; BadInput in one line for a missing, unreadable or foreign file."""
     if is_dir(path):
         raise BadInput(f"{path} is a folder with no saved chat of that name: give the file's path.")
+    if not path.exists() and not path.is_symlink():
+        raise BadInput(f"No saved chat at {path}: save one with `%claude save`, or give its path.")
+    # One bounded reader (reading.py): a FIFO, /dev/zero or a huge file is refused in one line.
+    data = read_bytes(path, MAX_BYTES, label=str(path), advice="That is too large to be a saved chat.")
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise BadInput(f"{path} is {size / 1e6:,.0f} MB: too large to be a saved chat.")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise BadInput(f"No saved chat at {path}: save one with `%claude save`, or give its path.") from exc
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInput(f"{path} is not UTF-8 text: it is not a saved chat.") from exc
-    except OSError as exc:
-        raise BadInput(f"Cannot read {path} ({exc.strerror or exc}).") from exc
     return loads(text, path)
 
 
