@@ -121,10 +121,9 @@ def read(path: Path) -> list[Chat]:
     """The chats saved at `path`; BadInput in one line for a missing, unreadable or foreign file."""
     if is_dir(path):
         raise BadInput(f"{path} is a folder with no saved chat of that name: give the file's path.")
-    if not path.exists() and not path.is_symlink():
-        raise BadInput(f"No saved chat at {path}: save one with `%claude save`, or give its path.")
     # One bounded reader (reading.py): a FIFO, /dev/zero or a huge file is refused in one line.
-    data = read_bytes(path, MAX_BYTES, label=str(path), advice="That is too large to be a saved chat.")
+    data = read_bytes(path, MAX_BYTES, label=str(path), advice="That is too large to be a saved chat.",
+                      missing=f"No saved chat at {path}: save one with `%claude save`, or give its path.")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

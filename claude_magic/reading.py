@@ -38,16 +38,17 @@ def _kind(mode: int) -> str | None:
     return "not a regular file"
 
 
-def read_bytes(path: Path, limit: int, *, label: str, advice: str) -> bytes:
+def read_bytes(path: Path, limit: int, *, label: str, advice: str, missing: str | None = None) -> bytes:
     """The bytes of the regular file at `path`, at most `limit` of them, or one line saying why not.
 
-    `label` starts each message (`--file notes.md`); `advice` says what to do with a file over the limit.
+    `label` starts each message (`--file notes.md`); `advice` says what to do with a file over the limit;
+    `missing` is the whole message for a file that does not exist.
     A Stop while reading ends in one line (`Stopped`), with nothing read kept.
     """
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError as exc:
-        raise BadInput(f"{label}: no such file (relative paths start in {Path.cwd()}).") from exc
+        raise BadInput(missing or f"{label}: no such file (relative paths start in {Path.cwd()}).") from exc
     except IsADirectoryError as exc:
         raise BadInput(f"{label}: that is a folder; name a file in it.") from exc
     except OSError as exc:

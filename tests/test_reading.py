@@ -104,7 +104,7 @@ def test_stop_while_reading_is_one_line(nb, folder, monkeypatch):
         return real_read(fd, size)
 
     monkeypatch.setattr(os, "read", interrupted)
-    result, captured = nb.run("%%claude --file notes.md\nSummarise.")
+    _, captured = nb.run("%%claude --file notes.md\nSummarise.")
     monkeypatch.setattr(os, "read", real_read)
     shown = error_text(captured).strip()
     assert shown.endswith("KeyboardInterrupt: stopped while reading notes.md.") and "Traceback" not in shown
