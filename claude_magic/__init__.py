@@ -23,6 +23,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
     magics = ClaudeMagics(ipython)
     ipython.register_magics(magics)
+    ipython.events.register("pre_run_cell", magics.cells.before_cell)
     ipython.events.register("post_run_cell", magics.cells.after_cell)
     saved = offer(magics.chats_folder)
     if saved:
@@ -36,6 +37,7 @@ def unload_ipython_extension(ipython: Any) -> None:
         return
     for kind in ("line", "cell"):
         manager.magics[kind].pop("claude", None)
+    ipython.events.unregister("pre_run_cell", magics.cells.before_cell)
     ipython.events.unregister("post_run_cell", magics.cells.after_cell)
     magics.session.connection.close()
 

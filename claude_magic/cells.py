@@ -1,7 +1,9 @@
 """The notebook's cells as Claude sees them, and the cells Claude's answers become.
 
 The kernel keeps every cell's source (`In`) and displayed value (`Out`) but not its error, so a
-`post_run_cell` hook records how each numbered cell ended. From that record and the kernel's own
+`post_run_cell` hook records how each numbered cell ended, and a `pre_run_cell` hook where the running
+cell begins: `{In[-1]}` is the cell before it. (`execution_count` cannot say: IPython 9 counts the
+running cell before running it, IPython 8 after.) From that record and the kernel's own
 history come `{In[N]}`, `{Out[N]}`, `{Err[N]}`, `--cells` and the failing cell of `%claude fix`;
 `offer_cell` puts an answer's code into a new cell below the running one.
 """
@@ -57,6 +59,17 @@ class CellRecord:
     def __init__(self, shell: Any):
         self.shell = shell
         self.runs: list[Ran] = []
+        self.start: int | None = None  # the running cell's number, or the next one's if it is not numbered
+
+    def before_cell(self, info: Any = None) -> None:
+        """pre_run_cell: the running cell's source is stored (if at all) right after this, under this number."""
+        self.start = len(self._inputs())
+
+    def current(self) -> int:
+        """The number before which the notebook's earlier cells lie (the running cell's, when it has one)."""
+        if self.start is not None:
+            return min(self.start, len(self._inputs()))
+        return min(self.shell.execution_count, len(self._inputs()))  # loaded in this very cell
 
     def after_cell(self, result: Any) -> None:
         if result is None or result.execution_count is None:  # a silent or unnumbered execution
@@ -100,7 +113,7 @@ class CellRecord:
         if count != "all" and count < 1:
             raise BadInput(f"--cells {count}: give a number of cells of at least 1, or `--cells` alone for all.")
         inputs = self._inputs()
-        current = min(self.shell.execution_count, len(inputs))
+        current = self.current()
         numbers = [n for n in range(current - 1, 0, -1) if inputs[n].strip() and not _ASKS_CLAUDE.match(inputs[n])]
         if count != "all":
             numbers = numbers[:count]
@@ -133,10 +146,10 @@ class CellRecord:
 
     def reference(self, kind: str, number: int, chars: int) -> str | None:
         """The text that `{kind[number]}` stands for, or None (with a warning) when there is no such cell."""
-        current = self.shell.execution_count
+        current = self.current()
         if kind == "In":
             found = current + number if number < 0 else number
-            text = self._inputs()[found] if 0 < found < min(current, len(self._inputs())) else None
+            text = self._inputs()[found] if 0 < found < current else None
         elif kind == "Out":
             text = self._output(number, current, chars)
         else:
@@ -157,7 +170,7 @@ class CellRecord:
                 raise BadInput(f"{{Out[{number}]}}: only {len(earlier)} cell(s) before this one have an Out value.")
             number = earlier[number]
         if number not in outputs:
-            if not 0 < number < min(current, len(self._inputs())):
+            if not 0 < number < current:
                 return None
             raise BadInput(f"{{Out[{number}]}}: cell [{number}] has no Out value (printed text and plots are not "
                            "kept by the kernel). Use `--context NAME` for a variable.")
@@ -173,7 +186,7 @@ class CellRecord:
         found = [run for run in failed if run.number == number]
         if found:
             return cut(found[-1].error, chars, keep_end=True)
-        if not 0 < number < min(current, len(self._inputs())):
+        if not 0 < number < current:
             return None
         if not self.runs or number < self.runs[0].number:
             raise BadInput(f"{{Err[{number}]}}: cell [{number}] ran before `%load_ext claude_magic`, "

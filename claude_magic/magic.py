@@ -205,7 +205,7 @@ class ClaudeMagics(Magics):
             else:
                 if isinstance(value, (list, tuple)) and name == "context":
                     value = ",".join(value)
-                number = action.type is int
+                number = action.type in (int, cell_count)  # --cells N: a number (True alone means all)
                 if isinstance(value, bool) or not isinstance(value, (str, int) if number else str):
                     raise BadKeyword(f"ask({name}=…) takes {'a whole number' if number else 'text'}, not {value!r}.")
                 argv.append(f"{option}={value}")
