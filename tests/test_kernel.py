@@ -23,8 +23,8 @@ CELLS = [
     "import claude_magic\nm = claude_magic.ask('What came before?', cells=1, no_history=True)",
     "%claude fix",
     "m = claude_magic.ask('{In[-1]}', no_history=True)",
-    "import json\nprint(json.dumps([r['body']['messages'][-1]['content'] for r in "
-    "claude_magic.offline_simulator().requests if r['path'] == '/v1/messages']))",
+    ("import json\nprint(json.dumps([r['body']['messages'][-1]['content'] for r in "
+     "claude_magic.offline_simulator().requests if r['path'] == '/v1/messages']))"),
 ]
 
 
