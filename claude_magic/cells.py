@@ -11,6 +11,7 @@ history come `{In[N]}`, `{Out[N]}`, `{Err[N]}`, `--cells` and the failing cell o
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import re
 import sys
@@ -22,6 +23,7 @@ import IPython
 
 from .codeblocks import cell_code, fenced
 from .errors import BadInput, ClaudeMagicError, Stopped
+from .showing import as_text
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _PARSED_CELL = re.compile(r'File "<ipython-input-([0-9]+)-[0-9a-f]+>"')  # the name IPython parses a cell under
@@ -137,7 +139,8 @@ class CellRecord:
         text = f"[{number}]:\n" + fenced(source.strip("\n"), "python")
         outputs = self.shell.history_manager.output_hist
         if number in outputs:
-            text += f"\nOut[{number}]:\n{fenced(cut(self.output_text(outputs[number]), SHORT_OUTPUT))}"
+            shown = self.output_text(outputs[number], f"--cells: Out[{number}]")
+            text += f"\nOut[{number}]:\n{fenced(cut(shown, SHORT_OUTPUT))}"
         if error is not None:
             text += f"\nError: {error.strip().splitlines()[-1]}"
         return text
@@ -174,7 +177,7 @@ class CellRecord:
                 return None
             raise BadInput(f"{{Out[{number}]}}: cell [{number}] has no Out value (printed text and plots are not "
                            "kept by the kernel). Use `--context NAME` for a variable.")
-        return cut(self.output_text(outputs[number]), chars)
+        return cut(self.output_text(outputs[number], f"{{Out[{number}]}}"), chars)
 
     def _error(self, number: int, current: int, chars: int) -> str | None:
         failed = [run for run in self.runs if run.error is not None and run.number < current]
@@ -193,12 +196,15 @@ class CellRecord:
                            "so its error was not recorded.")
         raise BadInput(f"{{Err[{number}]}}: cell [{number}] did not fail.")
 
-    def output_text(self, value: Any) -> str:
-        """A value as the notebook showed it: IPython's plain-text form."""
-        try:
-            return _ANSI.sub("", self.shell.display_formatter.formatters["text/plain"](value))
-        except Exception:  # noqa: BLE001 - a broken repr must not break the question
-            return f"<{type(value).__name__} object that cannot be shown as text>"
+    def output_text(self, value: Any, what: str = "a value") -> str:
+        """A value as the notebook showed it: IPython's plain-text form (bounded: see showing.py).
+
+        The formatter is called unwrapped: IPython's own wrapper would print a raising repr's traceback
+        into the cell; here it becomes `<repr failed: …>`.
+        """
+        formatter = self.shell.display_formatter.formatters["text/plain"]
+        plain = inspect.unwrap(type(formatter).__call__)
+        return _ANSI.sub("", as_text(lambda: str(plain(formatter, value)), what))
 
 
 def error_text(error: BaseException, shell: Any, before_exec: BaseException | None = None) -> str:

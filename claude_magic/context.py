@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import BadInput
 from .files import media_type_of
+from .showing import bounded, placeholder
 
 
 @dataclass
@@ -32,7 +33,10 @@ def blocks_for(names: str, namespace: Mapping[str, Any], limits: Limits) -> tupl
     for name in (n.strip() for n in names.split(",") if n.strip()):
         if name not in namespace:
             raise BadInput(f"--context {name}: there is no variable {name!r} in the notebook.")
-        block, label = describe(name, namespace[name], limits)
+        value = namespace[name]
+        block, label = bounded(lambda: describe(name, value, limits), f"--context {name}",
+                               lambda exc: ({"type": "text", "text": f"Variable `{name}`: {placeholder(exc)}"},
+                                            type(value).__name__))
         if block["type"] == "image":  # an image needs its name said in words beside it
             blocks.append({"type": "text", "text": f"Variable `{name}` ({label}):"})
         blocks.append(block)
