@@ -33,15 +33,18 @@ def blocks_for(names: str, namespace: Mapping[str, Any], limits: Limits) -> tupl
     for name in (n.strip() for n in names.split(",") if n.strip()):
         if name not in namespace:
             raise BadInput(f"--context {name}: there is no variable {name!r} in the notebook.")
-        value = namespace[name]
-        block, label = bounded(lambda: describe(name, value, limits), f"--context {name}",
-                               lambda exc: ({"type": "text", "text": f"Variable `{name}`: {placeholder(exc)}"},
-                                            type(value).__name__))
+        block, label = _described(name, namespace[name], limits)
         if block["type"] == "image":  # an image needs its name said in words beside it
             blocks.append({"type": "text", "text": f"Variable `{name}` ({label}):"})
         blocks.append(block)
         labels.append(f"{name} ({label})")
     return blocks, labels
+
+
+def _described(name: str, value: Any, limits: Limits) -> tuple[dict[str, Any], str]:
+    """`describe`, bounded: the value's own code (repr, to_string, savefig) may raise or hang (showing.py)."""
+    return bounded(lambda: describe(name, value, limits), f"--context {name}",
+                   lambda exc: ({"type": "text", "text": f"Variable `{name}`: {placeholder(exc)}"}, type(value).__name__))
 
 
 def describe(name: str, value: Any, limits: Limits) -> tuple[dict[str, Any], str]:
