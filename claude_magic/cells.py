@@ -74,6 +74,7 @@ class CellRecord:
         return min(self.shell.execution_count, len(self._inputs()))  # loaded in this very cell
 
     def after_cell(self, result: Any) -> None:
+        self.start = len(self._inputs())  # between cells (ask() from a script), every cell is an earlier one
         if result is None or result.execution_count is None:  # a silent or unnumbered execution
             return
         error = result.error_before_exec or result.error_in_exec

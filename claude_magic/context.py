@@ -30,6 +30,8 @@ def blocks_for(names: str, namespace: Mapping[str, Any], limits: Limits) -> tupl
     """Content blocks describing each named variable, and a one-line label for each (for the footer)."""
     blocks: list[dict[str, Any]] = []
     labels: list[str] = []
+    if not names.strip(" ,"):
+        raise BadInput("--context needs a variable name: `--context df` or `--context df,model`.")
     for name in (n.strip() for n in names.split(",") if n.strip()):
         if name not in namespace:
             raise BadInput(f"--context {name}: there is no variable {name!r} in the notebook.")

@@ -86,12 +86,16 @@ class Loaded:
 def paths_from(spec: Any, namespace: Mapping[str, Any]) -> list[Path]:
     """The paths of `--file A,B`: each a path, or the name of a variable holding a str or Path.
 
+    A name that holds a comma is split only if no file has the whole name.
+
     From `ask(file=…)` a Path, or a list of paths, works too.
     """
     if isinstance(spec, os.PathLike):
         spec = [spec]
     if not isinstance(spec, (str, list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in spec):
         raise BadInput(f"--file takes paths (a str, a Path, or a list of them), not {spec!r:.60}.")
+    if isinstance(spec, str) and "," in spec and Path(spec.strip()).expanduser().is_file():
+        return [Path(spec.strip()).expanduser()]  # a file whose name holds a comma: that file, not two
     items = spec.split(",") if isinstance(spec, str) else [os.fspath(item) for item in spec]
     paths = []
     for item in (part.strip() for part in items):

@@ -257,7 +257,7 @@ class ClaudeMagics(Magics):
         if options.max_tokens < 1:
             raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
         fit(options, args.thinking)
-        if args.context:
+        if args.context is not None:
             limits = Limits(chars=self.context_chars, rows=self.context_rows)
             options.context, options.context_labels = blocks_for(args.context, ns, limits)
         if args.cells is not None:
@@ -314,9 +314,21 @@ class ClaudeMagics(Magics):
         if handler is None:
             raise BadInput(f"`%claude` takes one of: {', '.join(COMMANDS)}. Ask with `%%claude` in a cell.")
         name, rest = args.command[0], args.command[1:]
+        self._check_uses(name, args)
         handler(self, args, rest)
         if name in CHANGING:
             self.session.autosave(rest[0] if name == "reset" and rest else args.chat)
+
+    def _check_uses(self, name: str, args: Any) -> None:
+        """Refuse, in one line, a cell option the line command would silently ignore (`reset --max-tokens 5`)."""
+        parser = self.claude.parser
+        for action in parser._actions:
+            if not action.option_strings or action.dest in USES[name] or action.dest == "help":
+                continue
+            if getattr(args, action.dest) != action.default:
+                uses = ", ".join(f"--{dest.replace('_', '-')}" for dest in USES[name]) or "no options"
+                raise BadInput(f"`%claude {name}` does not use {action.option_strings[-1]} (it takes {uses}): "
+                               "leave it out.")
 
     def explain(self, args: Any) -> None:
         """`%claude explain`: why the most recent failed cell failed; its source and error are sent verbatim."""
@@ -421,6 +433,18 @@ def _tokens(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
 
 # ask()'s keywords that may be objects rather than the text a cell would write, and how each is passed on.
 _OBJECTS: dict[str, Callable[[Any], Any]] = {"tools": list, "file": lambda value: value, "schema": lambda value: value}
+
+
+# The cell options each line command reads; any other one given is refused rather than ignored.
+_ASKING = ("model", "max_tokens", "system", "effort", "new", "chat", "no_history", "out", "tools", "thinking",
+           "events", "context", "replay", "fresh", "cells", "code", "file", "cite", "web", "schema")
+USES: dict[str, tuple[str, ...]] = {
+    "history": ("chat",), "reset": ("chat",), "undo": ("chat",), "chats": (), "models": (), "usage": (),
+    "explain": _ASKING, "fix": _ASKING,
+    "tokens": ("chat", "model", "system", "effort", "tools", "thinking", "web", "schema", "code"),
+    "save": ("chat",), "load": ("chat",), "export": ("chat",),
+    "compact": ("chat", "model", "max_tokens", "system", "effort", "thinking", "events"),
+}
 
 
 # `%claude NAME`: every line command and its handler. A name missing here is refused, never asked.

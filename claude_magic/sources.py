@@ -15,7 +15,7 @@ from .web import MAX_USES, web_tool
 def apply(options: Any, args: Any, namespace: Mapping[str, Any], *, upload_above: int,
           file_id: Callable[[files.Loaded], str]) -> None:
     """Fill the options' document, web and schema fields from parsed arguments, or raise one line."""
-    if args.cite and not args.file and args.web is None:
+    if args.cite and args.file is None and args.web is None:
         raise BadInput("--cite needs something to cite: add `--file PATH` (or `--web`, which always cites).")
     if args.file is not None:
         loaded = [files.load(path) for path in files.paths_from(args.file, namespace)]
