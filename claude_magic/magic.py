@@ -6,6 +6,7 @@ import keyword
 import shlex
 from collections import ChainMap
 from collections.abc import Callable
+from functools import cache, partial
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -225,13 +226,15 @@ class ClaudeMagics(Magics):
                 raise BadInput("The prompt is empty once its {names} are filled in: there is nothing to ask.")
         return prompt, self.options_for(args)
 
-    def fill(self, text: str, fields: dict[str, Any] | None = None) -> str:
+    def fill(self, text: str, fields: dict[str, Any] | None = None,
+             cells: Callable[[str, int], str | None] | None = None) -> str:
         """The one interpolation of a prompt: the notebook's `{name}`s and `{In[N]}` / `{Out[N]}` / `{Err[N]}`,
-        with `fields` (a `--map` item's `{item}` and `{column}`) over the notebook's names."""
+        with `fields` (a `--map` item's `{item}` and `{column}`) over the notebook's names; `cells` may be
+        a memo of the cell references (one warning for a whole `--map`, not one per item)."""
         fields = fields or {}
         hidden = {name for name in self.shell.user_ns_hidden if name not in fields}
         return interpolate(text, ChainMap(fields, self.shell.user_ns), hidden=hidden,
-                           cells=lambda kind, number: self.cells.reference(kind, number, self.context_chars))
+                           cells=cells or (lambda kind, number: self.cells.reference(kind, number, self.context_chars)))
 
     def options_for(self, args: Any) -> Options:
         ns = self.shell.user_ns
@@ -272,11 +275,13 @@ class ClaudeMagics(Magics):
             raise BadInput("--code puts one answer's code into a new cell: it does not go with --map.")
         if args.map not in self.shell.user_ns:
             raise BadInput(f"--map {args.map}: there is no variable {args.map!r} in the notebook.")
+        cells = cache(lambda kind, number: self.cells.reference(kind, number, self.context_chars))
         template = cell.strip()
         if not template:
             raise BadInput("The cell is empty: write the prompt to ask for each item, using {item}.")
+        fill = None if args.no_interp else partial(self.fill, cells=cells)
         return Mapper(self.session).run(template, self.shell.user_ns[args.map], args.map, self.options_for(args),
-                                        batch=args.batch, fill=None if args.no_interp else self.fill, count=args.count)
+                                        batch=args.batch, fill=fill, count=args.count)
 
     def _parse(self, argv: list[str], line_mode: bool = False) -> Any:
         """The options, checked for what argparse cannot see: empty names, a keyword as --out.

@@ -84,3 +84,11 @@ def test_map_templates_use_the_cells_own_interpolation(nb):
     prompts = sorted(request["body"]["messages"][-1]["content"] for request in nb.requests)
     cell = "words = ['raven', 'crow']\nunit = 'bird'"
     assert prompts == [f"Is crow a bird? Context: {cell} and {cell}", f"Is raven a bird? Context: {cell} and {cell}"]
+
+
+def test_a_missing_cell_in_a_map_template_is_said_once(nb):
+    nb.ns["words"] = ["raven", "crow", "jay"]
+    _, captured = nb.run("%%claude --map words\n{item}: {In[99999]}")
+    assert captured.stderr.count("there is no cell [99999]") == 1
+    assert sorted(r["body"]["messages"][-1]["content"] for r in nb.requests) == [
+        "crow: {In[99999]}", "jay: {In[99999]}", "raven: {In[99999]}"]
