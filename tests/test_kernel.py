@@ -23,8 +23,8 @@ CELLS = [
     "import claude_magic\nm = claude_magic.ask('What came before?', cells=1, no_history=True)",
     "%claude fix",
     "m = claude_magic.ask('{In[-1]}', no_history=True)",
-    "import time\nclass Slow:\n    armed = False\n    def __repr__(self):\n        if Slow.armed:\n"
-    "            time.sleep(30)\n        return 'Slow()'\nSlow()",
+    ("import time\nclass Slow:\n    armed = False\n    def __repr__(self):\n        if Slow.armed:\n"
+     "            time.sleep(30)\n        return 'Slow()'\nSlow()"),
     "Slow.armed = True\nclaude_magic.showing.LIMIT = 1",
     "%%claude\nWhat is {Out[-1]}?",
     ("import json\nprint(json.dumps([r['body']['messages'][-1]['content'] for r in "
@@ -59,8 +59,8 @@ def asked(sent, words: str) -> str:
 
 
 def test_every_asking_cell_ran_and_a_slow_repr_is_refused_in_the_kernel(sent):
-    assert sent[1] == ["{Out[8]}: showing it as text took longer than 1 s (a slow __repr__ or __str__?), so nothing "
-                       "was sent. Leave it out, or give it a quicker repr."]
+    assert sent[1] == [("{Out[8]}: showing it as text took longer than 1 s (a slow __repr__ or __str__?), so nothing "
+                        "was sent. Leave it out, or give it a quicker repr.")]
 
 
 def test_negative_references_mean_the_cells_before_the_running_one(sent):
