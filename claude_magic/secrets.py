@@ -98,6 +98,9 @@ def redact_content(content: Any, environ: Mapping[str, str] | None = None) -> tu
         return value
 
     redacted = walk(content)
+    # Text cut to length was redacted before the cut (cells.cut): its placeholders count as redactions too.
+    whole = redacted if isinstance(redacted, str) else repr(redacted)
+    names.update(name for name, _ in pairs if placeholder(name) in whole)
     return redacted, [name for name, _ in sorted(pairs) if name in names]
 
 

@@ -123,3 +123,11 @@ def test_redact_is_pure_and_ignores_short_values():
     content, names = redact_content([image, {"type": "text", "text": KEY}], environ)
     assert content[0] is image and content[1]["text"] == "[redacted: $ANTHROPIC_API_KEY]"
     assert note([]) is None and note(["B", "A"]) == "Redacted the value of A and B from what was sent."
+
+
+def test_a_key_in_a_long_traceback_is_not_cut_in_two(keyed):
+    keyed.magics.context_chars = 200  # the error keeps its first and last 100 characters: the key straddles the cut
+    failed = numbered(keyed, f'raise ValueError("x" * 80 + "{KEY}" + "y" * 40)')
+    keyed.run(f"%%claude\n{{Err[{failed}]}}")
+    sent = everything_sent(keyed)
+    assert "y" * 40 in sent and KEY[-12:] not in sent and KEY[:12] not in sent
