@@ -23,7 +23,6 @@ import IPython
 
 from .codeblocks import cell_code, fenced
 from .errors import BadInput, ClaudeMagicError, Stopped
-from .secrets import redact
 from .showing import as_text
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -244,11 +243,7 @@ def _rendered(error: BaseException) -> str | None:
 
 
 def cut(text: str, chars: int, keep_end: bool = False) -> str:
-    """`text` within `chars`, saying how much is left out; a traceback keeps its start and its end.
-
-    Credentials are redacted before the cut, so none is cut in two with a half left to send.
-    """
-    text = redact(text)[0]
+    """`text` within `chars`, saying how much is left out; a traceback keeps its start and its end."""
     if len(text) <= chars:
         return text
     if not keep_end:

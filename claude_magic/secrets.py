@@ -13,6 +13,7 @@ blank out ordinary words.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -37,6 +38,8 @@ VARIABLES = (
     "WANDB_API_KEY",
 )
 MIN_LENGTH = 12
+# The shortest piece of a value, at its start or end, redacted when the text holding it was cut.
+FRAGMENT = 16
 
 
 def placeholder(name: str) -> str:
@@ -52,13 +55,50 @@ def known(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
 
 
 def redact(text: str, environ: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
-    """`text` with every known credential's value replaced by `[redacted: $NAME]`, and the names replaced."""
+    """`text` with every known credential's value replaced by `[redacted: $NAME]`, and the names replaced.
+
+    A value cut short where the text was shortened (a long traceback's middle, a DataFrame cell's end)
+    still shows its start or its end: `FRAGMENT` characters of either, and as much more of the value as
+    follows or precedes them, are replaced too.
+    """
     names: list[str] = []
     for name, value in known(environ):
-        if value in text:
-            text = text.replace(value, placeholder(name))
+        found = value in text
+        text = text.replace(value, placeholder(name))
+        text, cut = _fragments(text, value, placeholder(name))
+        if found or cut:
             names.append(name)
     return text, names
+
+
+def _fragments(text: str, value: str, mark: str) -> tuple[str, bool]:
+    """`text` with what is left of a cut `value` (its start or its end, FRAGMENT characters at least) marked."""
+    size = min(FRAGMENT, len(value))
+    if value[:size] not in text and value[-size:] not in text:  # the usual case, at str.find's speed
+        return text, False
+    spans = []
+    # Overlapping matches (a lookahead), so a value with repeats in it is found at every place it could sit.
+    for match in re.finditer(f"(?={re.escape(value[:size])})", text):  # the start of the value, cut after it
+        begin = end = match.start()
+        while end - begin < len(value) and end < len(text) and text[end] == value[end - begin]:
+            end += 1
+        spans.append((begin, end))
+    for match in re.finditer(f"(?={re.escape(value[-size:])})", text):  # the end of the value, cut before it
+        start, offset = match.start(), len(value) - size
+        while offset > 0 and start > 0 and text[start - 1] == value[offset - 1]:
+            start, offset = start - 1, offset - 1
+        spans.append((start, match.start() + size))
+    if not spans:
+        return text, False
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):
+        text = text[:start] + mark + text[end:]
+    return text, True
 
 
 def redact_content(content: Any, environ: Mapping[str, str] | None = None) -> tuple[Any, list[str]]:
@@ -98,9 +138,6 @@ def redact_content(content: Any, environ: Mapping[str, str] | None = None) -> tu
         return value
 
     redacted = walk(content)
-    # Text cut to length was redacted before the cut (cells.cut): its placeholders count as redactions too.
-    whole = redacted if isinstance(redacted, str) else repr(redacted)
-    names.update(name for name, _ in pairs if placeholder(name) in whole)
     return redacted, [name for name, _ in sorted(pairs) if name in names]
 
 

@@ -128,6 +128,15 @@ def test_redact_is_pure_and_ignores_short_values():
 def test_a_key_in_a_long_traceback_is_not_cut_in_two(keyed):
     keyed.magics.context_chars = 200  # the error keeps its first and last 100 characters: the key straddles the cut
     failed = numbered(keyed, f'raise ValueError("x" * 80 + "{KEY}" + "y" * 40)')
-    keyed.run(f"%%claude\n{{Err[{failed}]}}")
+    _, captured = keyed.run(f"%%claude\n{{Err[{failed}]}}")
     sent = everything_sent(keyed)
     assert "y" * 40 in sent and KEY[-12:] not in sent and KEY[:12] not in sent
+    assert "[redacted: $ANTHROPIC_API_KEY]" + "y" * 40 in sent
+    assert "Redacted the value of ANTHROPIC_API_KEY" in final_markdown(captured)
+
+
+def test_what_is_left_of_a_cut_value_is_redacted_too():
+    environ = {"GITHUB_TOKEN": GITHUB}
+    assert redact(f"cell: {GITHUB[:30]}...", environ) == ("cell: [redacted: $GITHUB_TOKEN]...", ["GITHUB_TOKEN"])
+    assert redact(f"… {GITHUB[-20:]} end", environ) == ("… [redacted: $GITHUB_TOKEN] end", ["GITHUB_TOKEN"])
+    assert redact(f"{GITHUB[:10]} is too short a piece to tell", environ)[1] == []
