@@ -24,6 +24,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
     magics = ClaudeMagics(ipython)
     ipython.register_magics(magics)
+    ipython.events.register("pre_run_cell", magics.cells.before_cell)
     ipython.events.register("post_run_cell", magics.cells.after_cell)
     connect(ipython, magics)  # the notebook extension, if the page has it
     saved = offer(magics.chats_folder)
@@ -38,6 +39,7 @@ def unload_ipython_extension(ipython: Any) -> None:
         return
     for kind in ("line", "cell"):
         manager.magics[kind].pop("claude", None)
+    ipython.events.unregister("pre_run_cell", magics.cells.before_cell)
     ipython.events.unregister("post_run_cell", magics.cells.after_cell)
     from .frontend import disconnect
 

@@ -1,7 +1,9 @@
 """The notebook's cells as Claude sees them, and the cells Claude's answers become.
 
 The kernel keeps every cell's source (`In`) and displayed value (`Out`) but not its error, so a
-`post_run_cell` hook records how each numbered cell ended. From that record and the kernel's own
+`post_run_cell` hook records how each numbered cell ended, and a `pre_run_cell` hook where the running
+cell begins: `{In[-1]}` is the cell before it. (`execution_count` cannot say: IPython 9 counts the
+running cell before running it, IPython 8 after.) From that record and the kernel's own
 history come `{In[N]}`, `{Out[N]}`, `{Err[N]}`, `--cells` and the failing cell of `%claude fix`;
 `offer_cell` puts an answer's code into a new cell below the running one.
 """
@@ -9,6 +11,7 @@ history come `{In[N]}`, `{Out[N]}`, `{Err[N]}`, `--cells` and the failing cell o
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import re
 import sys
@@ -20,6 +23,7 @@ import IPython
 
 from .codeblocks import cell_blocks, cell_code, fenced
 from .errors import BadInput, ClaudeMagicError, Stopped
+from .showing import as_text
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _PARSED_CELL = re.compile(r'File "<ipython-input-([0-9]+)-[0-9a-f]+>"')  # the name IPython parses a cell under
@@ -62,8 +66,20 @@ class CellRecord:
     def __init__(self, shell: Any):
         self.shell = shell
         self.runs: list[Ran] = []
+        self.start: int | None = None  # the running cell's number, or the next one's if it is not numbered
+
+    def before_cell(self, info: Any = None) -> None:
+        """pre_run_cell: the running cell's source is stored (if at all) right after this, under this number."""
+        self.start = len(self._inputs())
+
+    def current(self) -> int:
+        """The number before which the notebook's earlier cells lie (the running cell's, when it has one)."""
+        if self.start is not None:
+            return min(self.start, len(self._inputs()))
+        return min(self.shell.execution_count, len(self._inputs()))  # loaded in this very cell
 
     def after_cell(self, result: Any) -> None:
+        self.start = len(self._inputs())  # between cells (ask() from a script), every cell is an earlier one
         if result is None or result.execution_count is None:  # a silent or unnumbered execution
             return
         error = result.error_before_exec or result.error_in_exec
@@ -114,7 +130,7 @@ class CellRecord:
         if count != "all" and count < 1:
             raise BadInput(f"--cells {count}: give a number of cells of at least 1, or `--cells` alone for all.")
         inputs = self._inputs()
-        current = min(self.shell.execution_count, len(inputs))
+        current = self.current()
         numbers = [n for n in range(current - 1, 0, -1) if inputs[n].strip() and not _ASKS_CLAUDE.match(inputs[n])]
         if count != "all":
             numbers = numbers[:count]
@@ -138,7 +154,8 @@ class CellRecord:
         text = f"[{number}]:\n" + fenced(source.strip("\n"), "python")
         outputs = self.shell.history_manager.output_hist
         if number in outputs:
-            text += f"\nOut[{number}]:\n{fenced(cut(self.output_text(outputs[number]), SHORT_OUTPUT))}"
+            shown = self.output_text(outputs[number], f"--cells: Out[{number}]")
+            text += f"\nOut[{number}]:\n{fenced(cut(shown, SHORT_OUTPUT))}"
         if error is not None:
             text += f"\nError: {error.strip().splitlines()[-1]}"
         return text
@@ -147,10 +164,10 @@ class CellRecord:
 
     def reference(self, kind: str, number: int, chars: int) -> str | None:
         """The text that `{kind[number]}` stands for, or None (with a warning) when there is no such cell."""
-        current = self.shell.execution_count
+        current = self.current()
         if kind == "In":
             found = current + number if number < 0 else number
-            text = self._inputs()[found] if 0 < found < min(current, len(self._inputs())) else None
+            text = self._inputs()[found] if 0 < found < current else None
         elif kind == "Out":
             text = self._output(number, current, chars)
         else:
@@ -171,11 +188,11 @@ class CellRecord:
                 raise BadInput(f"{{Out[{number}]}}: only {len(earlier)} cell(s) before this one have an Out value.")
             number = earlier[number]
         if number not in outputs:
-            if not 0 < number < min(current, len(self._inputs())):
+            if not 0 < number < current:
                 return None
             raise BadInput(f"{{Out[{number}]}}: cell [{number}] has no Out value (printed text and plots are not "
                            "kept by the kernel). Use `--context NAME` for a variable.")
-        return cut(self.output_text(outputs[number]), chars)
+        return cut(self.output_text(outputs[number], f"{{Out[{number}]}}"), chars)
 
     def _error(self, number: int, current: int, chars: int) -> str | None:
         failed = [run for run in self.runs if run.error is not None and run.number < current]
@@ -187,19 +204,22 @@ class CellRecord:
         found = [run for run in failed if run.number == number]
         if found:
             return cut(found[-1].error, chars, keep_end=True)
-        if not 0 < number < min(current, len(self._inputs())):
+        if not 0 < number < current:
             return None
         if not self.runs or number < self.runs[0].number:
             raise BadInput(f"{{Err[{number}]}}: cell [{number}] ran before `%load_ext claude_magic`, "
                            "so its error was not recorded.")
         raise BadInput(f"{{Err[{number}]}}: cell [{number}] did not fail.")
 
-    def output_text(self, value: Any) -> str:
-        """A value as the notebook showed it: IPython's plain-text form."""
-        try:
-            return _ANSI.sub("", self.shell.display_formatter.formatters["text/plain"](value))
-        except Exception:  # noqa: BLE001 - a broken repr must not break the question
-            return f"<{type(value).__name__} object that cannot be shown as text>"
+    def output_text(self, value: Any, what: str = "a value") -> str:
+        """A value as the notebook showed it: IPython's plain-text form (bounded: see showing.py).
+
+        The formatter is called unwrapped: IPython's own wrapper would print a raising repr's traceback
+        into the cell; here it becomes `<repr failed: …>`.
+        """
+        formatter = self.shell.display_formatter.formatters["text/plain"]
+        plain = inspect.unwrap(type(formatter).__call__)
+        return _ANSI.sub("", as_text(lambda: str(plain(formatter, value)), what))
 
 
 def error_text(error: BaseException, shell: Any, before_exec: BaseException | None = None) -> str:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import BadInput
-
-_IMAGE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+from .files import media_type_of
+from .showing import bounded, placeholder
 
 
 @dataclass
@@ -30,15 +30,23 @@ def blocks_for(names: str, namespace: Mapping[str, Any], limits: Limits) -> tupl
     """Content blocks describing each named variable, and a one-line label for each (for the footer)."""
     blocks: list[dict[str, Any]] = []
     labels: list[str] = []
+    if not names.strip(" ,"):
+        raise BadInput("--context needs a variable name: `--context df` or `--context df,model`.")
     for name in (n.strip() for n in names.split(",") if n.strip()):
         if name not in namespace:
             raise BadInput(f"--context {name}: there is no variable {name!r} in the notebook.")
-        block, label = describe(name, namespace[name], limits)
+        block, label = _described(name, namespace[name], limits)
         if block["type"] == "image":  # an image needs its name said in words beside it
             blocks.append({"type": "text", "text": f"Variable `{name}` ({label}):"})
         blocks.append(block)
         labels.append(f"{name} ({label})")
     return blocks, labels
+
+
+def _described(name: str, value: Any, limits: Limits) -> tuple[dict[str, Any], str]:
+    """`describe`, bounded: the value's own code (repr, to_string, savefig) may raise or hang (showing.py)."""
+    return bounded(lambda: describe(name, value, limits), f"--context {name}",
+                   lambda exc: ({"type": "text", "text": f"Variable `{name}`: {placeholder(exc)}"}, type(value).__name__))
 
 
 def describe(name: str, value: Any, limits: Limits) -> tuple[dict[str, Any], str]:
@@ -127,12 +135,10 @@ def _array(array: Any) -> str:
 
 
 def _image_bytes(value: Any) -> tuple[bytes, str, str] | None:
-    """PNG/JPEG bytes with their media type and size, for the kinds of image a notebook holds."""
+    """PNG/JPEG/GIF/WebP bytes with their media type and size, for the kinds of image a notebook holds."""
     if isinstance(value, (bytes, bytearray)):
-        for signature, media_type in _IMAGE_SIGNATURES.items():
-            if bytes(value[: len(signature)]) == signature:
-                return bytes(value), media_type, ""
-        return None
+        media_type = media_type_of(bytes(value[:16]))
+        return (bytes(value), media_type, "") if media_type and media_type.startswith("image/") else None
     buffer = io.BytesIO()
     if hasattr(value, "savefig") and hasattr(value, "get_size_inches"):  # a matplotlib Figure
         value.savefig(buffer, format="png", dpi=100)

@@ -14,6 +14,7 @@ from .chat_rules import check_asked, check_count, check_messages, check_model, c
 from .citations import as_params
 from .escape import code
 from .request_summary import preview
+from .secrets import redact_content
 from .tables import Rendered, markdown_table
 
 DEFAULT_CHAT = "default"
@@ -235,11 +236,17 @@ def assistant_turn(message: Any, *, answered: bool = False) -> dict[str, Any] | 
     return {"role": "assistant", "content": blocks}
 
 
-def user_turn(prompt: str, context: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A prompt alone is sent as a string; with notebook context, as blocks with the prompt last."""
-    if not context:
-        return {"role": "user", "content": prompt}
-    return {"role": "user", "content": [*context, {"type": "text", "text": prompt}]}
+def user_turn(prompt: str, context: list[dict[str, Any]] | None = None,
+              redacted: set[str] | None = None) -> dict[str, Any]:
+    """A prompt alone is sent as a string; with notebook context, as blocks with the prompt last.
+
+    Credentials are redacted here (`secrets.redact_content`), where every user turn is built, so the
+    request, the history and what is saved from it never hold them; their names go into `redacted`.
+    """
+    content, names = redact_content(prompt if not context else [*context, {"type": "text", "text": prompt}])
+    if redacted is not None:
+        redacted.update(names)
+    return {"role": "user", "content": content}
 
 
 _CACHE_MARK = {"type": "ephemeral"}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BadInput
+from .reading import read_bytes, size_text
 
 # The Files API is a beta: the upload and every message that names a file id carry this header.
 FILES_BETA = "files-api-2025-04-14"
@@ -28,6 +29,30 @@ TEXT_SUFFIXES = frozenset(
 # What the API accepts inline (base64 counts as 4/3 of this): larger ones must go through the Files API.
 IMAGE_LIMIT = 5 * 1024 * 1024
 PDF_LIMIT = 32 * 1024 * 1024
+# The largest file --file reads at all (README): a Messages request holds at most 32 MB, and no text or
+# picture larger than that fits a context window anyway.
+FILE_LIMIT = 32 * 1024 * 1024
+# How each kind of file the API takes begins: a file whose first bytes say otherwise is refused before
+# it costs a request (the API would answer 400).
+SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+)
+KIND_NAMES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP",
+              "application/pdf": "PDF"}
+
+
+def media_type_of(data: bytes) -> str | None:
+    """The media type the first bytes of `data` announce (PNG, JPEG, GIF, WebP or PDF), or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for signature, media_type in SIGNATURES:
+        if data.startswith(signature):
+            return media_type
+    return None
 
 
 @dataclass
@@ -55,11 +80,13 @@ class Loaded:
 
     @property
     def label(self) -> str:
-        return f"📄 {self.path.name} ({_size(len(self.data))})"
+        return f"📄 {self.path.name} ({size_text(len(self.data))})"
 
 
 def paths_from(spec: Any, namespace: Mapping[str, Any]) -> list[Path]:
     """The paths of `--file A,B`: each a path, or the name of a variable holding a str or Path.
+
+    A name that holds a comma is split only if no file has the whole name.
 
     From `ask(file=…)` a Path, or a list of paths, works too.
     """
@@ -67,6 +94,8 @@ def paths_from(spec: Any, namespace: Mapping[str, Any]) -> list[Path]:
         spec = [spec]
     if not isinstance(spec, (str, list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in spec):
         raise BadInput(f"--file takes paths (a str, a Path, or a list of them), not {spec!r:.60}.")
+    if isinstance(spec, str) and "," in spec and Path(spec.strip()).expanduser().is_file():
+        return [Path(spec.strip()).expanduser()]  # a file whose name holds a comma: that file, not two
     items = spec.split(",") if isinstance(spec, str) else [os.fspath(item) for item in spec]
     paths = []
     for item in (part.strip() for part in items):
@@ -82,7 +111,11 @@ def paths_from(spec: Any, namespace: Mapping[str, Any]) -> list[Path]:
 
 
 def load(path: Path) -> Loaded:
-    """Read one file, or say in one line why it cannot be sent."""
+    """Read one file (a regular one, within FILE_LIMIT), or say in one line why it cannot be sent.
+
+    An image or PDF must start as its kind does; an image whose suffix names another image kind
+    (a PNG saved as .jpg) is sent as what it is.
+    """
     if path.is_dir():
         raise BadInput(f"--file {path}: that is a folder; name the files in it.")
     if not path.exists():
@@ -97,14 +130,18 @@ def load(path: Path) -> Loaded:
     else:
         raise BadInput(f"--file {path}: {suffix or 'a file without an extension'} is not supported; send PDFs, "
                        "text files (.txt .md .csv .json .py …) or images (.png .jpg .gif .webp).")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"--file {path}: cannot be read ({exc.strerror or exc}).") from exc
+    data = read_bytes(path, FILE_LIMIT, label=f"--file {path}",
+                      advice="Send a part of it: split it, or extract the pages or rows you need.")
     if not data:
         raise BadInput(f"--file {path}: the file is empty.")
-    if kind == "pdf" and not data.startswith(b"%PDF-"):
+    found = media_type_of(data)
+    if kind == "pdf" and found != "application/pdf":
         raise BadInput(f"--file {path}: this is not a PDF (it does not start with %PDF-).")
+    if kind == "image":
+        if found is None or not found.startswith("image/"):
+            raise BadInput(f"--file {path}: this is not a {KIND_NAMES[media_type]} image (its first bytes are not "
+                           f"a {KIND_NAMES[media_type]}'s, nor any picture's the API takes): check the file.")
+        media_type = found
     if kind == "text":
         try:
             data.decode("utf-8")
@@ -114,17 +151,17 @@ def load(path: Path) -> Loaded:
 
 
 def blocks_for(files: list[Loaded], *, cite: bool, upload_above: int,
-               file_id: Callable[[Loaded], str]) -> tuple[list[dict[str, Any]], list[str]]:
+               file_id: Callable[[Loaded], str] | None) -> tuple[list[dict[str, Any]], list[str]]:
     """Content blocks for loaded files, and their footer labels.
 
     Files larger than `upload_above` bytes (or than the API takes inline) are sent by the id
-    `file_id` gives them.
+    `file_id` gives them; with no `file_id` (`--count`, which asks nothing) every file is inline.
     """
     blocks: list[dict[str, Any]] = []
     labels: list[str] = []
     for loaded in files:
         limit = IMAGE_LIMIT * 3 // 4 if loaded.kind == "image" else PDF_LIMIT * 3 // 4
-        if len(loaded.data) > min(upload_above, limit):
+        if file_id is not None and len(loaded.data) > min(upload_above, limit):
             source: dict[str, Any] = {"type": "file", "file_id": file_id(loaded)}
             labels.append(f"{loaded.label[:-1]}, via the Files API)")
         else:
@@ -147,10 +184,6 @@ def _inline(loaded: Loaded) -> dict[str, Any]:
     return {"type": "base64", "media_type": loaded.media_type, "data": base64.b64encode(loaded.data).decode()}
 
 
-def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count:,} bytes"
-    return f"{count / 1024:.1f} KB" if count < 1024 * 1024 else f"{count / 1024 / 1024:.1f} MB"
 
 
 def needs_beta(messages: list[dict[str, Any]]) -> bool:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import keyword
 import shlex
 import threading
+from collections import ChainMap
 from collections.abc import Callable
+from functools import cache, partial
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -30,6 +32,7 @@ from .mapping import Mapper
 from .prompt import interpolate, resolve_system
 from .rerun import asked_of
 from .run_tool import RunTool
+from .secrets import redact
 from .session import Options, Session
 from .sources import apply as apply_sources
 from .tables import Table
@@ -245,7 +248,7 @@ class ClaudeMagics(Magics):
             else:
                 if isinstance(value, (list, tuple)) and name == "context":
                     value = ",".join(value)
-                number = action.type in (int, float)
+                number = action.type in (int, float, cell_count)  # --cells N: a number (True alone means all)
                 kinds = (str, int, float) if action.type is float else (str, int) if number else str
                 if isinstance(value, bool) or not isinstance(value, kinds):
                     what = "a number" if action.type is float else "a whole number" if number else "text"
@@ -262,18 +265,30 @@ class ClaudeMagics(Magics):
         if not prompt:
             raise BadInput("The cell is empty: write your question under `%%claude`.")
         if not args.no_interp:
-            prompt = interpolate(prompt, self.shell.user_ns, hidden=self.shell.user_ns_hidden,
-                                 cells=lambda kind, number: self.cells.reference(kind, number, self.context_chars))
+            prompt = self.fill(prompt)
             if not prompt.strip():
                 raise BadInput("The prompt is empty once its {names} are filled in: there is nothing to ask.")
         return prompt, self.options_for(args)
 
+    def fill(self, text: str, fields: dict[str, Any] | None = None,
+             cells: Callable[[str, int], str | None] | None = None) -> str:
+        """The one interpolation of a prompt: the notebook's `{name}`s and `{In[N]}` / `{Out[N]}` / `{Err[N]}`,
+        with `fields` (a `--map` item's `{item}` and `{column}`) over the notebook's names; `cells` may be
+        a memo of the cell references (one warning for a whole `--map`, not one per item)."""
+        fields = fields or {}
+        hidden = {name for name in self.shell.user_ns_hidden if name not in fields}
+        return interpolate(text, ChainMap(fields, self.shell.user_ns), hidden=hidden,
+                           cells=cells or (lambda kind, number: self.cells.reference(kind, number, self.context_chars)))
+
     def options_for(self, args: Any) -> Options:
         ns = self.shell.user_ns
+        system = resolve_system(args.system, ns) if args.system is not None else (self.system or None)
+        system, redacted = redact(system) if system else (system, [])
         options = Options(
             model=args.model or self.model,
             max_tokens=self.max_tokens if args.max_tokens is None else args.max_tokens,
-            system=resolve_system(args.system, ns) if args.system is not None else (self.system or None),
+            system=system,
+            redacted=set(redacted),
             effort=args.effort,
             chat=args.chat,
             new=args.new,
@@ -293,7 +308,7 @@ class ClaudeMagics(Magics):
         if args.edit:  # before fit: a tool changes what some models need
             options.tools[EDIT_TOOL] = self.edits.tool(self.cells, args.chat)
         fit(options, args.thinking)
-        if args.context:
+        if args.context is not None:
             limits = Limits(chars=self.context_chars, rows=self.context_rows)
             options.context, options.context_labels = blocks_for(args.context, ns, limits)
         if args.cells is not None or args.edit:
@@ -331,11 +346,13 @@ class ClaudeMagics(Magics):
             raise BadInput("--edit proposes edits of the notebook's cells in one answer: it does not go with --map.")
         if args.map not in self.shell.user_ns:
             raise BadInput(f"--map {args.map}: there is no variable {args.map!r} in the notebook.")
+        cells = cache(lambda kind, number: self.cells.reference(kind, number, self.context_chars))
         template = cell.strip()
         if not template:
             raise BadInput("The cell is empty: write the prompt to ask for each item, using {item}.")
+        fill = None if args.no_interp else partial(self.fill, cells=cells)
         return Mapper(self.session).run(template, self.shell.user_ns[args.map], args.map, self.options_for(args),
-                                        batch=args.batch, interp=not args.no_interp, count=args.count)
+                                        batch=args.batch, fill=fill, count=args.count)
 
     def _parse(self, argv: list[str], line_mode: bool = False) -> Any:
         """The options, checked for what argparse cannot see: empty names, a keyword as --out.
@@ -379,9 +396,21 @@ class ClaudeMagics(Magics):
         if handler is None:
             raise BadInput(f"`%claude` takes one of: {', '.join(COMMANDS)}. Ask with `%%claude` in a cell.")
         name, rest = args.command[0], args.command[1:]
+        self._check_uses(name, args)
         handler(self, args, rest)
         if name in CHANGING:
             self.session.autosave(rest[0] if name == "reset" and rest else args.chat)
+
+    def _check_uses(self, name: str, args: Any) -> None:
+        """Refuse, in one line, a cell option the line command would silently ignore (`reset --max-tokens 5`)."""
+        parser = self.claude.parser
+        for action in parser._actions:
+            if not action.option_strings or action.dest in USES[name] or action.dest == "help":
+                continue
+            if getattr(args, action.dest) != action.default:
+                uses = ", ".join(f"--{dest.replace('_', '-')}" for dest in USES[name]) or "no options"
+                raise BadInput(f"`%claude {name}` does not use {action.option_strings[-1]} (it takes {uses}): "
+                               "leave it out.")
 
     def explain(self, args: Any) -> None:
         """`%claude explain`: why the most recent failed cell failed; its source and error are sent verbatim."""
@@ -488,6 +517,18 @@ def _tokens(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
 
 # ask()'s keywords that may be objects rather than the text a cell would write, and how each is passed on.
 _OBJECTS: dict[str, Callable[[Any], Any]] = {"tools": list, "file": lambda value: value, "schema": lambda value: value}
+
+
+# The cell options each line command reads; any other one given is refused rather than ignored.
+_ASKING = ("model", "max_tokens", "system", "effort", "new", "chat", "no_history", "out", "tools", "thinking",
+           "events", "context", "replay", "fresh", "cells", "code", "file", "cite", "web", "schema")
+USES: dict[str, tuple[str, ...]] = {
+    "history": ("chat",), "reset": ("chat",), "undo": ("chat",), "chats": (), "models": (), "usage": (),
+    "explain": _ASKING, "fix": _ASKING,
+    "tokens": ("chat", "model", "system", "effort", "tools", "thinking", "web", "schema", "code"),
+    "save": ("chat",), "load": ("chat",), "export": ("chat",),
+    "compact": ("chat", "model", "max_tokens", "system", "effort", "thinking", "events"),
+}
 
 
 # `%claude NAME`: every line command and its handler. A name missing here is refused, never asked.

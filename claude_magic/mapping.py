@@ -16,6 +16,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +31,10 @@ from .escape import code, text
 from .failures import retryable, status_of
 from .pacing import CEILING, Pacer
 from .progress import Progress
-from .prompt import interpolate
 from .replay import request_key
 from .request_summary import preview
 from .retry import RetryPolicy, retry_after
+from .secrets import note as secrets_note
 from .session import countable
 from .stores import Store
 from .structured import parse_each, records
@@ -92,14 +93,20 @@ class Mapper:
         self.stopped = False
         self.pacer: Pacer | None = None  # the last concurrent run's, for its 429 count
 
-    def run(self, template: str, value: Any, name: str, options: Any, *, batch: bool, interp: bool,
-            count: bool = False) -> Any:
+    def run(self, template: str, value: Any, name: str, options: Any, *, batch: bool,
+            fill: Callable[[str, dict[str, Any]], str] | None, count: bool = False) -> Any:
+        """Ask `template` for each item of `value`; `fill(template, fields)` is the cell's own interpolation
+        (`{name}`, `{In[N]}`, …) with the item's `{item}` / `{column}` fields over the notebook's names,
+        or None to send the template as written."""
         namespace = self.session.shell.user_ns
         fields = items_of(value, name)
         if not fields:
             raise BadInput(f"--map {name}: it is empty.")
-        prompts = [interpolate(template, {**namespace, **f}) if interp else template for f in fields]
-        requests = [options.request([user_turn(prompt, options.context)]) for prompt in prompts]
+        prompts = [fill(template, f) if fill is not None else template for f in fields]
+        requests = [options.request([user_turn(prompt, options.context, options.redacted)]) for prompt in prompts]
+        redacted = secrets_note(options.redacted)
+        if redacted:
+            print(redacted)
         client = self.session.client()
         if count:
             return self._preview(client, name, prompts, requests, batch)

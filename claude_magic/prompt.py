@@ -7,6 +7,7 @@ from collections.abc import Callable, Container, Mapping
 from typing import Any
 
 from .errors import BadInput
+from .showing import as_text
 
 # `{{` and `}}` are matched first so that doubled braces stay exactly as written.
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|\{(In|Out|Err)\[(-?[0-9]+)\]\}")
@@ -23,7 +24,8 @@ def interpolate(text: str, namespace: Mapping[str, Any], hidden: Container[str] 
     """Replace `{name}` by `str(value)` for the notebook's own variables; leave everything else.
 
     JSON, code, `{{…}}`, unknown names and IPython's hidden variables (In, Out, _, …) are sent
-    verbatim, and a value whose `str()` fails is left as its `{name}`. With `cells`, `{In[N]}`,
+    verbatim; a value whose `str()` fails becomes `<str() failed: …>`, and one whose `str()` is too
+    slow is refused (showing.py). With `cells`, `{In[N]}`,
     `{Out[N]}` and `{Err[N]}` are replaced by `cells(kind, N)` (left as written when that is None);
     no other expression is ever evaluated.
     """
@@ -35,10 +37,8 @@ def interpolate(text: str, namespace: Mapping[str, Any], hidden: Container[str] 
             return match.group(0) if found is None else found
         if name is None or name not in namespace or name in hidden:
             return match.group(0)
-        try:
-            return str(namespace[name])
-        except Exception:  # noqa: BLE001 - a broken __str__ must not break the cell
-            return match.group(0)
+        value = namespace[name]
+        return as_text(lambda: str(value), f"{{{name}}}", how="str()")
 
     return _FIELD.sub(substitute, text)
 

@@ -30,6 +30,8 @@ from .prompt import with_code_instruction
 from .replay import ReplayStore
 from .request_summary import sent_summary
 from .retry import RetryPolicy
+from .secrets import note as secrets_note
+from .secrets import redact_content
 from .sources import extend
 from .structured import Schema, deliver
 from .timeline import RAW_EVENTS, event_record, timeline
@@ -64,6 +66,7 @@ class Options:
     schema: Schema | None = None
     asked: dict[str, Any] = field(default_factory=dict)  # what an export needs to ask it again (rerun.py)
     run: Any = None  # --run: the cell's run_tool.RunTool (also among `tools`), which offers what ran at the end
+    redacted: set[str] = field(default_factory=set)  # credentials blanked out of what was sent (secrets.py)
 
     def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
@@ -251,7 +254,8 @@ class Session:
                 view.status(f"{asked}\n\n{status_line(message, options.tools)}")
                 if options.run is not None:  # what running code prints shows under it as it comes
                     options.run.progress = lambda text, asked=asked: view.status(f"{asked}\n\n{text}")
-                results = run_calls(message, options.tools)
+                results, names = redact_content(run_calls(message, options.tools))
+                options.redacted.update(names)
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
                 view.add_round(f"{asked}\n\n{results_markdown(results)}", results_text(results))
         except OverBudget:  # a later round (tool calls, pause_turn) that cannot be afforded
@@ -292,6 +296,8 @@ class Session:
         request = self._request(options, earlier, turns)
         counted = self._call(lambda client: client.messages.count_tokens(**countable(request)))
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
+        if secrets_note(options.redacted):
+            print(secrets_note(options.redacted))
         return counted.input_tokens
 
     def _fit(self, client: Any, chat: Any, options: Options, cell_id: str | None, earlier: list[dict[str, Any]],
@@ -318,7 +324,7 @@ class Session:
             self.conversations.reset(options.chat)
         chat = self.conversations[options.chat]
         earlier = chat.context_for(cell_id, options.model) if options.history and not options.new else []
-        turns = [user_turn(prompt, options.context)] if prompt is not None else []
+        turns = [user_turn(prompt, options.context, options.redacted)] if prompt is not None else []
         _check_sendable([turns, options.system])
         return chat, earlier, turns
 
@@ -391,7 +397,8 @@ class Session:
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
                       replayed=bool(run.replayed), retries=run.retries) + footer_note(messages)
-        line = " · ".join([line, *map(text, options.notes), *filter(None, [self.spending.note()])])
+        notes = [*map(text, options.notes), *filter(None, [self.spending.note(), secrets_note(options.redacted)])]
+        line = " · ".join([line, *notes])
         if messages and state is None:
             line += fullness(messages[-1], self.windows.of(self.client(), options.model))
         view.finish(messages[-1] if messages else None, line, timeline(run.events) if run.events else "")

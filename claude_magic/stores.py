@@ -33,6 +33,7 @@ from typing import Any
 
 from .atomic import write_text
 from .errors import BadInput
+from .reading import read_bytes
 
 # A store is text this package wrote; anything far larger is not one of them.
 MAX_BYTES = 256 * 1024 * 1024
@@ -70,7 +71,8 @@ class Store:
                 raise self.refuse(path, "is a folder, not a file")
             if size > MAX_BYTES:
                 raise self.refuse(path, f"is {size:,} bytes, too large to be a claude_magic {self.noun} file")
-            return path.read_text(encoding="utf-8")
+            # The one bounded reader: a FIFO or a device (/dev/zero) is refused, never waited on or read.
+            return read_bytes(path, MAX_BYTES, label=self.name(path), advice=self.fix).decode("utf-8")
         except FileNotFoundError as exc:
             if missing is None:
                 return None

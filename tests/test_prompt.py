@@ -19,7 +19,7 @@ class Loud:
         ("{ name }", "{ name }"),
         ("{missing}", "{missing}"),
         ("{In}", "{In}"),
-        ("{broken}", "{broken}"),
+        ("{broken}", "<str() failed: RuntimeError>"),
         ("def f(): return {1: {2}}", "def f(): return {1: {2}}"),
         ("}{ {{ }} {", "}{ {{ }} {"),
         ("{n}", "3"),
