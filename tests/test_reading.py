@@ -16,7 +16,7 @@ import anthropic  # noqa: F401 - imported up front, so the guard times the readi
 import pytest
 from conftest import error_text, final_markdown
 
-from claude_magic.persistence import MAX_BYTES
+from claude_magic.stores import MAX_BYTES
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg==")
 GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
@@ -116,7 +116,7 @@ def test_load_refuses_a_fifo_a_device_and_a_huge_file(nb, folder):
     (folder / "zero.claude.json").symlink_to("/dev/zero")
     with open(folder / "huge.claude.json", "wb") as huge:
         huge.truncate(MAX_BYTES + 1)
-    expected = {"pipe": "that is a pipe (FIFO)", "zero": "that is a device, not a file", "huge": "over the 256.0 MB limit"}
+    expected = {"pipe": "that is a pipe (FIFO)", "zero": "that is a device, not a file", "huge": "too large to be a claude_magic chat file"}
     for name, words in expected.items():
         with guard():
             result, captured = nb.run(f"%claude load {name}.claude.json")
