@@ -7,6 +7,7 @@ failure is classified, keeping `import claude_magic` cheap.
 
 from __future__ import annotations
 
+import enum
 import importlib
 import os
 import sys
@@ -122,8 +123,28 @@ def status(code: int) -> Status:
     return STATUSES.get(code) or (_SERVER_ERROR if code >= 500 else _CLIENT_ERROR)
 
 
+class When(enum.Enum):
+    """When a request failed: this, not the exception's class, decides what the user reads and what is retried.
+
+    The SDK's classes for one and the same event change between releases (a connection dropped
+    mid-stream was httpx2's `TransportError` up to anthropic 2.16 and is `APIConnectionError` from
+    2.17), while the moment the failure came is what the user sees: nothing yet, an answer begun, text.
+    """
+
+    BEFORE_RESPONSE = "before any response"
+    STREAM_STARTED = "after the stream started, before any text"
+    AFTER_TEXT = "after some text was shown"
+
+
+def when(started: bool, text_shown: bool) -> When:
+    """`started`: the response (a 200 stream) had arrived; `text_shown`: some of the answer was on screen."""
+    if not started:
+        return When.BEFORE_RESPONSE
+    return When.AFTER_TEXT if text_shown else When.STREAM_STARTED
+
+
 def transport_errors() -> tuple[type[BaseException], ...]:
-    """The HTTP library's errors, which the SDK lets through unwrapped once a body is streaming."""
+    """The HTTP library's errors, which SDK releases up to 2.16 let through unwrapped once a body streams."""
     errors = []
     for name in ("httpx2", "httpx"):  # the SDK moved from httpx to httpx2; accept either
         try:
@@ -137,20 +158,27 @@ def is_timeout(exc: BaseException) -> bool:
     return "Timeout" in type(exc).__name__
 
 
-def retryable(exc: BaseException) -> bool:
-    """A failure before the first byte that a second try may not hit: a retried status, no connection."""
+def is_connection_failure(exc: BaseException) -> bool:
+    """The network failed (refused, dropped, timed out), however the installed SDK wraps it."""
     import anthropic
 
-    if isinstance(exc, anthropic.APIConnectionError):
+    return isinstance(exc, (anthropic.APIConnectionError, *transport_errors())) or is_timeout(exc)
+
+
+def retryable(exc: BaseException, at: When = When.BEFORE_RESPONSE, midstream: bool = False) -> bool:
+    """Whether a second try may not hit the failure, and may be made.
+
+    Before any response: a status the table retries, or no connection. Once the stream has started
+    (`midstream`, the `retry_midstream` setting): any failure of the API or the network — an `error`
+    event, a drop, a stall, an early end — since the answer is asked (and paid for) again.
+    """
+    import anthropic
+
+    if at is not When.BEFORE_RESPONSE:
+        return midstream and from_outside(exc) and not isinstance(exc, (ClaudeMagicError, WaitTooLong))
+    if is_connection_failure(exc):
         return True
     return isinstance(exc, anthropic.APIStatusError) and status(exc.status_code).retry
-
-
-def broke_midstream(exc: BaseException) -> bool:
-    """A stream that started and then failed in a way a second try may not: overload, drop, early end."""
-    import anthropic
-
-    return isinstance(exc, (EndedEarly, anthropic.APIStatusError, *transport_errors()))
 
 
 def from_outside(exc: BaseException) -> bool:

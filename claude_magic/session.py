@@ -18,7 +18,7 @@ from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
-from .failures import broke_midstream, retryable
+from .failures import When, retryable, when
 from .files import Loaded, Uploads
 from .footer import footer
 from .markdown import markdown_of
@@ -126,6 +126,12 @@ class _Run:
     def elapsed(self) -> float:
         return self.clock() - self.started
 
+    def failed_at(self) -> When:
+        """When the last attempt failed: before its response, once streaming, or with text shown (by it,
+        or kept from an earlier attempt of the round)."""
+        kept = self.snapshot()
+        return when(self.stream is not None, kept is not None and _size(kept) > 0)
+
 
 def _size(message: Any) -> int:
     return len(markdown_of(message))
@@ -222,7 +228,7 @@ class Session:
             partial = run.snapshot() is not None
             self._conclude(view, run, "⚠ incomplete" if partial else "✗ failed", options)
             detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout,
-                             attempts=run.attempts, partial=partial)
+                             attempts=run.attempts, partial=partial, at=run.failed_at())
             raise ClaudeMagicError(detail) from exc
         self._conclude(view, run, None, options)
         if options.history:
@@ -313,12 +319,11 @@ class Session:
                         raise EndedEarly()
                     return message
             except Exception as exc:
-                midstream = run.stream is not None
-                again = self.settings.retry_midstream and broke_midstream(exc) if midstream else retryable(exc)
-                if not again or run.attempts > policy.max_retries:
+                at = run.failed_at()
+                if not retryable(exc, at, self.settings.retry_midstream) or run.attempts > policy.max_retries:
                     raise
                 run.keep_partial()
-                policy.wait(exc, run.attempts, view.status)
+                policy.wait(exc, run.attempts, view.status, at)
                 run.retries += 1
 
     def _conclude(self, view: AnswerView, run: _Run, state: str | None, options: Options) -> None:
