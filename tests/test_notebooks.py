@@ -249,11 +249,10 @@ def dropped_stream_error() -> BaseException:
     with Simulator() as sim:
         sim.queue(Reply.drop(after=2))
         client = anthropic.Anthropic(base_url=sim.url, api_key="sk-test", max_retries=0)
-        with pytest.raises(Exception) as caught:
-            with client.messages.stream(model="claude-sonnet-5-5", max_tokens=100,
-                                        messages=[{"role": "user", "content": "hi"}]) as stream:
-                for _ in stream:
-                    pass
+        request = {"model": "claude-sonnet-5-5", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
+        with pytest.raises(Exception) as caught, client.messages.stream(**request) as stream:
+            for _ in stream:
+                pass
     return caught.value
 
 

@@ -172,7 +172,7 @@ def test_a_drop_after_text_is_not_retried_by_default_and_never_reads_cannot_reac
 
 def test_a_drop_after_the_stream_started_but_before_text_says_so(nb):
     nb.sim.queue(Reply.drop(after=0, text=ANSWER))
-    result, captured = nb.run("%%claude\nhi")
+    _, captured = nb.run("%%claude\nhi")
     shown = error_text(captured)
     assert "Cannot reach" not in shown and "Traceback" not in shown
     assert shown.startswith("The connection dropped after Claude started answering, before any text arrived")
