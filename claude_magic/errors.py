@@ -16,6 +16,7 @@ from .failures import (
     from_outside,
     is_connection_failure,
     is_timeout,
+    safe_url,
     status,
 )
 from .retry import reason
@@ -67,6 +68,7 @@ def explain(exc: BaseException, *, base_url: str, timeout: float, attempts: int,
     """
     import anthropic
 
+    base_url = safe_url(base_url)  # never `user:password@` or `?token=`: see failures.redact
     kept = kept_line(at, partial)
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(exc, ClaudeMagicError):

@@ -10,20 +10,45 @@ from __future__ import annotations
 import enum
 import importlib
 import os
+import re
 import sys
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
 _SECRET_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 
 
+# A URL's userinfo (`user:pass@`) and its query (`?token=…`) are where credentials ride in a URL.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@]*@")
+_QUERY = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s?#]*)\?[^\s#'\")\]>]*")
+
+
+def safe_url(url: str) -> str:
+    """A URL as it may be shown: without `user:password@` and without a query string (which may hold tokens)."""
+    return _QUERY.sub(r"\1", _USERINFO.sub(r"\1", str(url)))
+
+
+def _secrets() -> list[str]:
+    """The credentials the SDK may read: the key variables, and what `ANTHROPIC_BASE_URL` carries in its
+    userinfo or query, which an error quoting the URL some other way could echo."""
+    found = [os.environ.get(name, "") for name in _SECRET_VARIABLES]
+    base_url = os.environ.get("ANTHROPIC_BASE_URL", "")
+    if base_url:
+        try:
+            parts = urlsplit(base_url)
+            found += [parts.username or "", parts.password or "", *(v for _, v in parse_qsl(parts.query))]
+        except ValueError:
+            pass
+    return [secret for secret in found if len(secret) >= 8]
+
+
 def redact(text: str) -> str:
-    """Blank out any credential the SDK could have read, wherever a message happens to echo it."""
-    for name in _SECRET_VARIABLES:
-        secret = os.environ.get(name)
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, "***")
-    return text
+    """Blank out any credential the SDK could have read, wherever a message happens to echo it, and show
+    every URL without its userinfo and query."""
+    for secret in _secrets():
+        text = text.replace(secret, "***")
+    return safe_url(text)
 
 
 def _one_line_or_whole(error: BaseException, line: list[str]) -> list[str]:
@@ -40,7 +65,7 @@ def _one_line_or_whole(error: BaseException, line: list[str]) -> list[str]:
     shell = get_ipython()
     if shell is None:
         return line
-    return shell.InteractiveTB.structured_traceback(type(error), error, error.__traceback__)
+    return [redact(part) for part in shell.InteractiveTB.structured_traceback(type(error), error, error.__traceback__)]
 
 
 class ClaudeMagicError(Exception):
