@@ -28,7 +28,7 @@ from .replay import ReplayStore
 from .request_summary import sent_summary
 from .retry import RetryPolicy
 from .sources import extend
-from .structured import Schema, deliver
+from .structured import Schema, deliver, forget
 from .timeline import RAW_EVENTS, event_record, timeline
 from .tools import definitions, results_markdown, run_calls
 from .web import footer_note, joined
@@ -187,6 +187,8 @@ class Session:
         On failure the partial answer stays on screen and in `last_message`, the chat is left as it
         was (so the next cell still sends a valid history), and a short error is raised.
         """
+        if options.schema is not None:  # whatever happens next, no earlier answer's object stays behind
+            forget(self.shell.user_ns, options.out)
         chat, earlier, turns = self._turns(prompt, options, cell_id)
         if options.replay:
             self.replay.check()
@@ -334,7 +336,7 @@ class Session:
         if messages:
             self.shell.user_ns["last_message"] = messages[-1]
             self.shell.user_ns["last_exchange"] = messages
-            if options.out:
+            if options.out and options.schema is None:  # with --schema, --out is the object (or None)
                 self.shell.user_ns[options.out] = messages[-1]
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,
