@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import keyword
 import shlex
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from .errors import BadInput
 from .failures import BadKeyword
 from .fitting import fit
 from .mapping import Mapper
+from .outvars import check_out
 from .prompt import interpolate, resolve_system
 from .session import Options, Session
 from .sources import apply as apply_sources
@@ -267,7 +267,7 @@ class ClaudeMagics(Magics):
                                         batch=args.batch, interp=not args.no_interp, count=args.count)
 
     def _parse(self, argv: list[str], line_mode: bool = False) -> Any:
-        """The options, checked for what argparse cannot see: empty names, a keyword as --out.
+        """The options, checked for what argparse cannot see: empty names, a keyword or a shell's name as --out.
 
         In line mode, words the parser does not know are left for the commands that parse their own
         options (`save --all`); any other command refuses them.
@@ -286,8 +286,7 @@ class ClaudeMagics(Magics):
         for option, value in (("--model", args.model), ("--chat", args.chat)):
             if value is not None and not value.strip():
                 raise BadInput(f"{option} is empty: give a name, or leave the option out for the default.")
-        if args.out is not None and (not args.out.isidentifier() or keyword.iskeyword(args.out)):
-            raise BadInput(f"--out needs a variable name, not {args.out!r}.")
+        check_out(args.out, self.shell)
         if args.batch and not args.map:
             raise BadInput("--batch sends a --map as one Message Batch: use it with `--map VAR`.")
         return args
