@@ -100,6 +100,19 @@ class Stopped(KeyboardInterrupt):
         return _one_line_or_whole(self, [f"{RED}KeyboardInterrupt: {self}{RESET}"])
 
 
+@dataclass(frozen=True)
+class Failed:
+    """What stands in `--map`'s results for an item that got no answer; falsy, and says why."""
+
+    error: str
+
+    def __str__(self) -> str:
+        return f"⚠ {self.error}"
+
+    def __bool__(self) -> bool:
+        return False
+
+
 class WaitTooLong(Exception):
     """The server asks for a longer wait before retrying than `max_retry_wait` allows."""
 

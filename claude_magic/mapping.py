@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from .answer_view import display_markdown
 from .atomic import write_text
 from .conversation import user_turn
 from .errors import BadInput, ClaudeMagicError, Stopped, explain
+from .failures import Failed
 from .progress import Progress
 from .prompt import interpolate
 from .replay import request_key
@@ -32,19 +32,6 @@ MAX_BATCH_REQUESTS = 100_000
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 # `--map --count` counts at most this many prompts (spread over the input) and scales to the rest.
 COUNT_SAMPLE = 20
-
-
-@dataclass(frozen=True)
-class Failed:
-    """What stands in the results for an item that got no answer; falsy, and says why."""
-
-    error: str
-
-    def __str__(self) -> str:
-        return f"⚠ {self.error}"
-
-    def __bool__(self) -> bool:
-        return False
 
 
 def items_of(value: Any, name: str) -> list[dict[str, Any]]:
