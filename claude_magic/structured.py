@@ -90,7 +90,11 @@ def schema_from(spec: Any, namespace: Mapping[str, Any]) -> Schema:
 
 def _root(json_schema: Mapping[str, Any]) -> Mapping[str, Any]:
     """The schema the answer itself must fit: the root, or the definition a root `$ref` points to
-    (`#/$defs/Name`, as pydantic writes a recursive model) — as `transform_schema` keeps it."""
+    (`#/$defs/Name`, as pydantic writes a recursive model; before 2.9 as `allOf: [{"$ref": …}]`) — as
+    `transform_schema` keeps it."""
+    all_of = json_schema.get("allOf")
+    if "$ref" not in json_schema and isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], Mapping):
+        json_schema = {**json_schema, **all_of[0]}
     ref = json_schema.get("$ref")
     if not isinstance(ref, str) or not ref.startswith("#/"):
         return json_schema

@@ -194,6 +194,14 @@ def _example(schema: dict[str, Any], words: list[str], root: dict[str, Any] | No
         for part in ref.removeprefix("#/").split("/"):
             target = target.get(part, {})
         return _example(target, words, root, (*expanding, ref))
+    if "allOf" in schema:  # every part must hold: their merged properties (pydantic < 2.9 wraps a root $ref so)
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            value = _example(part, words, root, expanding)
+            if not isinstance(value, dict):
+                return value
+            merged.update(value)
+        return merged
     if "anyOf" in schema or "oneOf" in schema:
         variants = schema.get("anyOf") or schema["oneOf"]
         for variant in variants[:-1]:
