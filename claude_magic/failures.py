@@ -1,4 +1,6 @@
-"""What can go wrong, classified once: the exception types, and one table of HTTP statuses.
+"""What can go wrong, classified once: the exception types, one table of HTTP statuses, when a request
+failed (`When`: before any response, once streaming, after text), and what a message may show of a URL
+or a credential (`safe_url`, `redact`: no userinfo, no query, no key).
 
 A leaf: it imports nothing from the package, so `retry.py` (when to try again) and `errors.py` (what
 the user reads) both build on it without importing each other. The SDK is imported only when a
