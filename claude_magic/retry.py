@@ -1,9 +1,8 @@
 """How long to wait before trying a request again, shown as a countdown: visible, capped, interruptible.
 
 Which failures are retried is `failures.py`'s to say (by the table, and by when they came); this module
-only waits. The magic's own
-streaming requests run with the SDK's retries off (`max_retries=0`), because the SDK retries silently
-and honours any `retry-after` without a cap. A failure before the first byte is retried up to
+only waits. The magic's own streaming requests run with the SDK's retries off (`max_retries=0`), because
+the SDK retries silently and honours any `retry-after` without a cap. A failure before the first byte is retried up to
 `max_retries` times; one after it (a drop, a stall, an `error` event, an early end) only when
 `retry_midstream` is on, since the answer is asked (and paid for) again. `--map` items, which only a
 progress line watches, keep the SDK's own retries.
