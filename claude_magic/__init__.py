@@ -3,6 +3,10 @@
     %load_ext claude_magic
 
 Importing this package is cheap: the SDK is imported on the first question.
+
+What a cell can raise, to catch from code: `ClaudeMagicError` (a failure told in one line; `BadInput`,
+the cell or its options are wrong and nothing was sent, is one), `Stopped` (the user pressed Stop; a
+`KeyboardInterrupt`); `--map` results hold a `Failed` for an item that got no answer.
 """
 
 from __future__ import annotations
@@ -10,9 +14,28 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .failures import BadKeyword
+from .failures import BadInput, BadKeyword, ClaudeMagicError, Failed, Stopped
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "BadInput",
+    "ClaudeMagicError",
+    "Failed",
+    "Stopped",
+    "__version__",
+    "aask",
+    "ask",
+    "async_client",
+    "chats",
+    "client",
+    "history",
+    "load_ipython_extension",
+    "offline",
+    "offline_simulator",
+    "unload_ipython_extension",
+    "usage",
+]
 
 _EXTENSION = "ClaudeMagics"
 

@@ -37,14 +37,8 @@ _INLINE_IMAGE = re.compile(r"!\[[^\]]*\]\(data:image/[a-z]+;base64,[A-Za-z0-9+/=
 
 
 def pick_mode(shell: Any) -> str:
-    """Widgets in a kernel, plain display updates without ipywidgets, printed deltas in a terminal."""
-    if getattr(shell, "kernel", None) is None:
-        return "text"
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        return "display"
-    return "widget"
+    """Widgets in a kernel (ipywidgets is a dependency), printed deltas in a terminal."""
+    return "text" if getattr(shell, "kernel", None) is None else "widget"
 
 
 class _DisplaySurface:

@@ -12,10 +12,12 @@ from .failures import (
     EndedEarly,
     Stopped,
     WaitTooLong,
+    When,
     from_outside,
+    is_connection_failure,
     is_timeout,
+    safe_url,
     status,
-    transport_errors,
 )
 from .retry import reason
 
@@ -43,11 +45,31 @@ def error_type(exc: BaseException) -> str | None:
     return None
 
 
-def explain(exc: BaseException, *, base_url: str, timeout: float, attempts: int, partial: bool) -> str:
-    """One or two lines: what happened, and what to do about it."""
+def kept_line(at: When, partial: bool) -> str:
+    """What became of the answer so far: kept, and where; said only when something was kept."""
+    if not partial:
+        return ""
+    if at is When.STREAM_STARTED:
+        return " The unfinished answer (no text had arrived) is in `last_message`, marked incomplete."
+    return " The partial answer above is kept (marked incomplete) and in `last_message`."
+
+
+def cause_of(exc: BaseException) -> BaseException:
+    """The network's own error behind the SDK's wrapper, the one that says what happened."""
+    return exc.__cause__ or exc
+
+
+def explain(exc: BaseException, *, base_url: str, timeout: float, attempts: int, partial: bool,
+            at: When = When.BEFORE_RESPONSE) -> str:
+    """One or two lines: what happened, and what to do about it.
+
+    `at` is when the (last) attempt failed, `partial` whether an unfinished answer was kept: together,
+    not the exception's class, they decide between "cannot reach" and "the connection dropped".
+    """
     import anthropic
 
-    kept = " The partial answer above is kept (marked incomplete) and in `last_message`." if partial else ""
+    base_url = safe_url(base_url)  # never `user:password@` or `?token=`: see failures.redact
+    kept = kept_line(at, partial)
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(exc, ClaudeMagicError):
         return str(exc)
@@ -80,14 +102,17 @@ def explain(exc: BaseException, *, base_url: str, timeout: float, attempts: int,
         row = status(code)
         line = f"{row.name} ({code}{f' {kind}' if kind else ''}){tries}: {message}"
         return f"{line}\n{row.advice}" if row.advice else line
-    if isinstance(exc, anthropic.APITimeoutError) or is_timeout(exc):
+    if is_timeout(exc):
         return (
             f"Timed out: no data from {base_url} for {timeout:g} s{tries}.{kept}\n"
             "Re-run the cell, or allow longer with `%config ClaudeMagics.timeout = SECONDS`."
         )
-    if isinstance(exc, anthropic.APIConnectionError):
-        cause = exc.__cause__ or exc
-        return f"Cannot reach {base_url}{tries} ({cause}).\nCheck your network and ANTHROPIC_BASE_URL."
-    if isinstance(exc, transport_errors()):
-        return f"The connection dropped mid-answer ({exc}).{kept}\nRe-run the cell to ask again."
+    if is_connection_failure(exc):
+        if at is When.AFTER_TEXT:
+            return f"The connection dropped mid-answer ({cause_of(exc)}).{kept}\nRe-run the cell to ask again."
+        if at is When.STREAM_STARTED:
+            return (f"The connection dropped after Claude started answering, before any text arrived "
+                    f"({cause_of(exc)}).{kept}\nRe-run the cell to ask again.")
+        return (f"Cannot reach {base_url}{tries} ({cause_of(exc)}).{kept}\n"
+                "Check your network and ANTHROPIC_BASE_URL.")
     return f"{type(exc).__name__}: {message}{kept}"

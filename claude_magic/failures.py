@@ -1,4 +1,6 @@
-"""What can go wrong, classified once: the exception types, and one table of HTTP statuses.
+"""What can go wrong, classified once: the exception types, one table of HTTP statuses, when a request
+failed (`When`: before any response, once streaming, after text), and what a message may show of a URL
+or a credential (`safe_url`, `redact`: no userinfo, no query, no key).
 
 A leaf: it imports nothing from the package, so `retry.py` (when to try again) and `errors.py` (what
 the user reads) both build on it without importing each other. The SDK is imported only when a
@@ -7,22 +9,48 @@ failure is classified, keeping `import claude_magic` cheap.
 
 from __future__ import annotations
 
+import enum
 import importlib
 import os
+import re
 import sys
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 RED, RESET = "\x1b[31m", "\x1b[0m"
 _SECRET_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 
 
+# A URL's userinfo (`user:pass@`) and its query (`?token=…`) are where credentials ride in a URL.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@]*@")
+_QUERY = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s?#]*)\?[^\s#'\")\]>]*")
+
+
+def safe_url(url: str) -> str:
+    """A URL as it may be shown: without `user:password@` and without a query string (which may hold tokens)."""
+    return _QUERY.sub(r"\1", _USERINFO.sub(r"\1", str(url)))
+
+
+def _secrets() -> list[str]:
+    """The credentials the SDK may read: the key variables, and what `ANTHROPIC_BASE_URL` carries in its
+    userinfo or query, which an error quoting the URL some other way could echo."""
+    found = [os.environ.get(name, "") for name in _SECRET_VARIABLES]
+    base_url = os.environ.get("ANTHROPIC_BASE_URL", "")
+    if base_url:
+        try:
+            parts = urlsplit(base_url)
+            found += [parts.username or "", parts.password or "", *(v for _, v in parse_qsl(parts.query))]
+        except ValueError:
+            pass
+    return [secret for secret in found if len(secret) >= 8]
+
+
 def redact(text: str) -> str:
-    """Blank out any credential the SDK could have read, wherever a message happens to echo it."""
-    for name in _SECRET_VARIABLES:
-        secret = os.environ.get(name)
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, "***")
-    return text
+    """Blank out any credential the SDK could have read, wherever a message happens to echo it, and show
+    every URL without its userinfo and query."""
+    for secret in _secrets():
+        text = text.replace(secret, "***")
+    return safe_url(text)
 
 
 def _one_line_or_whole(error: BaseException, line: list[str]) -> list[str]:
@@ -39,7 +67,7 @@ def _one_line_or_whole(error: BaseException, line: list[str]) -> list[str]:
     shell = get_ipython()
     if shell is None:
         return line
-    return shell.InteractiveTB.structured_traceback(type(error), error, error.__traceback__)
+    return [redact(part) for part in shell.InteractiveTB.structured_traceback(type(error), error, error.__traceback__)]
 
 
 class ClaudeMagicError(Exception):
@@ -72,6 +100,19 @@ class Stopped(KeyboardInterrupt):
 
     def _render_traceback_(self) -> list[str]:
         return _one_line_or_whole(self, [f"{RED}KeyboardInterrupt: {self}{RESET}"])
+
+
+@dataclass(frozen=True)
+class Failed:
+    """What stands in `--map`'s results for an item that got no answer; falsy, and says why."""
+
+    error: str
+
+    def __str__(self) -> str:
+        return f"⚠ {self.error}"
+
+    def __bool__(self) -> bool:
+        return False
 
 
 class WaitTooLong(Exception):
@@ -122,8 +163,28 @@ def status(code: int) -> Status:
     return STATUSES.get(code) or (_SERVER_ERROR if code >= 500 else _CLIENT_ERROR)
 
 
+class When(enum.Enum):
+    """When a request failed: this, not the exception's class, decides what the user reads and what is retried.
+
+    The SDK's classes for one and the same event change between releases (a connection dropped
+    mid-stream was httpx2's `TransportError` up to anthropic 2.16 and is `APIConnectionError` from
+    2.17), while the moment the failure came is what the user sees: nothing yet, an answer begun, text.
+    """
+
+    BEFORE_RESPONSE = "before any response"
+    STREAM_STARTED = "after the stream started, before any text"
+    AFTER_TEXT = "after some text was shown"
+
+
+def when(started: bool, text_shown: bool) -> When:
+    """`started`: the response (a 200 stream) had arrived; `text_shown`: some of the answer was on screen."""
+    if not started:
+        return When.BEFORE_RESPONSE
+    return When.AFTER_TEXT if text_shown else When.STREAM_STARTED
+
+
 def transport_errors() -> tuple[type[BaseException], ...]:
-    """The HTTP library's errors, which the SDK lets through unwrapped once a body is streaming."""
+    """The HTTP library's errors, which SDK releases up to 2.16 let through unwrapped once a body streams."""
     errors = []
     for name in ("httpx2", "httpx"):  # the SDK moved from httpx to httpx2; accept either
         try:
@@ -137,20 +198,27 @@ def is_timeout(exc: BaseException) -> bool:
     return "Timeout" in type(exc).__name__
 
 
-def retryable(exc: BaseException) -> bool:
-    """A failure before the first byte that a second try may not hit: a retried status, no connection."""
+def is_connection_failure(exc: BaseException) -> bool:
+    """The network failed (refused, dropped, timed out), however the installed SDK wraps it."""
     import anthropic
 
-    if isinstance(exc, anthropic.APIConnectionError):
+    return isinstance(exc, (anthropic.APIConnectionError, *transport_errors())) or is_timeout(exc)
+
+
+def retryable(exc: BaseException, at: When = When.BEFORE_RESPONSE, midstream: bool = False) -> bool:
+    """Whether a second try may not hit the failure, and may be made.
+
+    Before any response: a status the table retries, or no connection. Once the stream has started
+    (`midstream`, the `retry_midstream` setting): any failure of the API or the network — an `error`
+    event, a drop, a stall, an early end — since the answer is asked (and paid for) again.
+    """
+    import anthropic
+
+    if at is not When.BEFORE_RESPONSE:
+        return midstream and from_outside(exc) and not isinstance(exc, (ClaudeMagicError, WaitTooLong))
+    if is_connection_failure(exc):
         return True
     return isinstance(exc, anthropic.APIStatusError) and status(exc.status_code).retry
-
-
-def broke_midstream(exc: BaseException) -> bool:
-    """A stream that started and then failed in a way a second try may not: overload, drop, early end."""
-    import anthropic
-
-    return isinstance(exc, (EndedEarly, anthropic.APIStatusError, *transport_errors()))
 
 
 def from_outside(exc: BaseException) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import keyword
 import shlex
 import threading
 from collections import ChainMap
@@ -29,6 +28,7 @@ from .escape import code
 from .failures import BadKeyword
 from .fitting import fit
 from .mapping import Mapper
+from .outvars import check_out
 from .prompt import interpolate, resolve_system
 from .rerun import asked_of
 from .run_tool import RunTool
@@ -355,7 +355,7 @@ class ClaudeMagics(Magics):
                                         batch=args.batch, fill=fill, count=args.count)
 
     def _parse(self, argv: list[str], line_mode: bool = False) -> Any:
-        """The options, checked for what argparse cannot see: empty names, a keyword as --out.
+        """The options, checked for what argparse cannot see: empty names, a keyword or a shell's name as --out.
 
         In line mode, words the parser does not know are left for the commands that parse their own
         options (`save --all`); any other command refuses them.
@@ -374,8 +374,7 @@ class ClaudeMagics(Magics):
         for option, value in (("--model", args.model), ("--chat", args.chat)):
             if value is not None and not value.strip():
                 raise BadInput(f"{option} is empty: give a name, or leave the option out for the default.")
-        if args.out is not None and (not args.out.isidentifier() or keyword.iskeyword(args.out)):
-            raise BadInput(f"--out needs a variable name, not {args.out!r}.")
+        check_out(args.out, self.shell)
         if args.budget is not None and not 0 <= args.budget < float("inf"):
             raise BadInput(f"--budget {args.budget}: give the most this cell may spend, in US dollars (0 or more).")
         if args.yes and not args.run:

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from .codeblocks import fenced
 from .conversation import user_turn
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
 from .escape import code, text
-from .failures import retryable, status_of
+from .failures import Failed, retryable, status_of
 from .pacing import CEILING, Pacer
 from .progress import Progress
 from .replay import request_key
@@ -49,19 +48,6 @@ BATCHES = Store("batch", "batch_file", "claude_magic.batches", 1,
 COUNT_SAMPLE = 20
 # An item refused this many times in a row (429) fails: its limit is far below what the account allows.
 MAX_REFUSALS = 50
-
-
-@dataclass(frozen=True)
-class Failed:
-    """What stands in the results for an item that got no answer; falsy, and says why."""
-
-    error: str
-
-    def __str__(self) -> str:
-        return f"⚠ {self.error}"
-
-    def __bool__(self) -> bool:
-        return False
 
 
 def items_of(value: Any, name: str) -> list[dict[str, Any]]:

@@ -1,9 +1,9 @@
 """How long to wait before trying a request again, shown as a countdown: visible, capped, interruptible.
 
-Which failures are retried is `failures.py`'s table; this module only waits. The magic's own
-streaming requests run with the SDK's retries off (`max_retries=0`), because the SDK retries silently
-and honours any `retry-after` without a cap. A failure before the first byte is retried up to
-`max_retries` times; one after it (a drop, an `error` event, an early end) only when
+Which failures are retried is `failures.py`'s to say (by the table, and by when they came); this module
+only waits. The magic's own streaming requests run with the SDK's retries off (`max_retries=0`), because
+the SDK retries silently and honours any `retry-after` without a cap. A failure before the first byte is retried up to
+`max_retries` times; one after it (a drop, a stall, an `error` event, an early end) only when
 `retry_midstream` is on, since the answer is asked (and paid for) again. `--map` items, which only a
 progress line watches, keep the SDK's own retries.
 """
@@ -17,13 +17,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .failures import WaitTooLong, status, status_of
+from .failures import WaitTooLong, When, is_timeout, status, status_of
 
 
-def reason(exc: BaseException) -> str:
-    """What the countdown says it is waiting out: the status's name from the one table."""
+def reason(exc: BaseException, at: When = When.BEFORE_RESPONSE) -> str:
+    """What the countdown says it is waiting out: when the answer broke off, that; else the status's name
+    from the one table, or the connection that failed."""
+    if at is not When.BEFORE_RESPONSE:
+        return "The answer broke off mid-stream"
     code = status_of(exc)
-    return "Cannot connect" if code is None else f"{status(code).name} ({code})"
+    if code is None:
+        return "Timed out" if is_timeout(exc) else "Cannot connect"
+    return f"{status(code).name} ({code})"
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -63,7 +68,8 @@ class RetryPolicy:
             return asked
         return self.random() * min(self.cap, self.base * 2 ** (retry - 1))
 
-    def wait(self, exc: BaseException, retry: int, show: Callable[[str], None]) -> None:
+    def wait(self, exc: BaseException, retry: int, show: Callable[[str], None],
+             at: When = When.BEFORE_RESPONSE) -> None:
         """Count down to retry number `retry` (1-based), showing the seconds left each second."""
         delay = self.delay(exc, retry)
         if delay > self.max_wait:
@@ -71,7 +77,7 @@ class RetryPolicy:
         remaining = delay
         while True:
             show(
-                f"⏳ {reason(exc)} — retrying in {math.ceil(remaining)} s, attempt {retry + 1} of "
+                f"⏳ {reason(exc, at)} — retrying in {math.ceil(remaining)} s, attempt {retry + 1} of "
                 f"{self.max_retries + 1} — press Stop to cancel"
             )
             if remaining <= 0:

@@ -21,7 +21,7 @@ from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn,
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
 from .escape import text
-from .failures import broke_midstream, retryable
+from .failures import When, retryable, when
 from .files import Loaded, Uploads
 from .footer import footer
 from .markdown import markdown_of
@@ -33,7 +33,7 @@ from .retry import RetryPolicy
 from .secrets import note as secrets_note
 from .secrets import redact_content
 from .sources import extend
-from .structured import Schema, deliver
+from .structured import Schema, deliver, forget
 from .timeline import RAW_EVENTS, event_record, timeline
 from .tools import definitions, results_markdown, results_text, run_calls, status_line
 from .web import footer_note, joined
@@ -134,6 +134,12 @@ class _Run:
     def elapsed(self) -> float:
         return self.clock() - self.started
 
+    def failed_at(self) -> When:
+        """When the last attempt failed: before its response, once streaming, or with text shown (by it,
+        or kept from an earlier attempt of the round)."""
+        kept = self.snapshot()
+        return when(self.stream is not None, kept is not None and _size(kept) > 0)
+
 
 def _size(message: Any) -> int:
     return len(markdown_of(message))
@@ -222,6 +228,8 @@ class Session:
         On failure the partial answer stays on screen and in `last_message`, the chat is left as it
         was (so the next cell still sends a valid history), and a short error is raised.
         """
+        if options.schema is not None:  # whatever happens next, no earlier answer's object stays behind
+            forget(self.shell.user_ns, options.out)
         chat, earlier, turns = self._turns(prompt, options, cell_id)
         if options.replay:
             self.replay.check()
@@ -274,7 +282,7 @@ class Session:
             if options.run is not None:
                 options.run.conclude()
             detail = explain(exc, base_url=str(client.base_url), timeout=self.settings.timeout,
-                             attempts=run.attempts, partial=partial)
+                             attempts=run.attempts, partial=partial, at=run.failed_at())
             raise ClaudeMagicError(detail) from exc
         self._conclude(view, run, None, options)
         if options.history:
@@ -371,12 +379,11 @@ class Session:
                     hold.settle(message)
                     return message
             except Exception as exc:
-                midstream = run.stream is not None
-                again = self.settings.retry_midstream and broke_midstream(exc) if midstream else retryable(exc)
-                if not again or run.attempts > policy.max_retries:
+                at = run.failed_at()
+                if not retryable(exc, at, self.settings.retry_midstream) or run.attempts > policy.max_retries:
                     raise
                 run.keep_partial()
-                policy.wait(exc, run.attempts, view.status)
+                policy.wait(exc, run.attempts, view.status, at)
                 run.retries += 1
             finally:
                 if hold.open and run.stream is None:  # refused or unreachable: no answer was started
@@ -392,7 +399,7 @@ class Session:
         if messages:
             self.shell.user_ns["last_message"] = messages[-1]
             self.shell.user_ns["last_exchange"] = messages
-            if options.out:
+            if options.out and options.schema is None:  # with --schema, --out is the object (or None)
                 self.shell.user_ns[options.out] = messages[-1]
         line = footer(messages, model=options.model, seconds=run.elapsed(), first_token=run.first_token,
                       state=state, max_tokens=options.max_tokens, context=options.context_labels,

@@ -5,6 +5,9 @@ own `transform_schema`, as `messages.stream(output_format=…)` does). The SDK's
 used itself: it parses the text at `content_block_stop`, and an answer that does not validate (cut at
 max_tokens, say) would then raise mid-stream and lose the rest of the stream, usage included. Here the
 whole answer is received first and validated after, by pydantic (or `jsonschema` for a dict).
+
+A schema whose root is a `$ref` into its `$defs` (what pydantic makes of a recursive model) is sent as
+it is, which `transform_schema` keeps; only the check that the answer is an object looks through it.
 """
 
 from __future__ import annotations
@@ -42,10 +45,8 @@ class Schema:
             value = json.loads(text)
         except ValueError as exc:
             raise self._misfit((), f"not JSON ({exc})") from exc
-        try:
-            import jsonschema
-        except ImportError:  # the API enforces the schema itself; parsing is all that is left to do
-            return value
+        import jsonschema
+
         error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(self.json_schema).iter_errors(value))
         if error is not None:
             raise self._misfit(tuple(error.absolute_path), error.message) from None
@@ -69,10 +70,10 @@ def schema_from(spec: Any, namespace: Mapping[str, Any]) -> Schema:
     else:
         name, value = getattr(spec, "__name__", "schema"), spec
     if isinstance(value, Mapping):
-        if value.get("type") != "object":
+        if _root(value).get("type") != "object":
             raise BadInput(f"--schema {name}: a JSON Schema for an answer must describe an object "
                            '({"type": "object", "properties": …}).')
-        return Schema(name, dict(value))
+        return _sendable(Schema(name, dict(value)))
     if isinstance(value, type):
         import pydantic
 
@@ -80,11 +81,38 @@ def schema_from(spec: Any, namespace: Mapping[str, Any]) -> Schema:
             json_schema = pydantic.TypeAdapter(value).json_schema()
         except pydantic.PydanticUserError as exc:
             raise BadInput(f"--schema {name}: pydantic cannot make a JSON Schema of it ({exc.message})") from exc
-        if json_schema.get("type") != "object":
+        if _root(json_schema).get("type") != "object":
             raise BadInput(f"--schema {name}: an answer must be an object; use a pydantic model with fields.")
-        return Schema(name, json_schema, value)
+        return _sendable(Schema(name, json_schema, value))
     raise BadInput(f"--schema {name}: give a pydantic model class or a JSON Schema dict, "
                    f"not a {type(value).__name__}.")
+
+
+def _root(json_schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The schema the answer itself must fit: the root, or the definition a root `$ref` points to
+    (`#/$defs/Name`, as pydantic writes a recursive model; before 2.9 as `allOf: [{"$ref": …}]`) — as
+    `transform_schema` keeps it."""
+    all_of = json_schema.get("allOf")
+    if "$ref" not in json_schema and isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], Mapping):
+        json_schema = {**json_schema, **all_of[0]}
+    ref = json_schema.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        return json_schema
+    target: Any = json_schema
+    for part in ref[2:].split("/"):
+        target = target.get(part) if isinstance(target, Mapping) else None
+    return target if isinstance(target, Mapping) else {}
+
+
+def _sendable(schema: Schema) -> Schema:
+    """The schema, once the SDK's `transform_schema` has taken it: what it rejects is one line, before sending."""
+    try:
+        schema.output_format()
+    except Exception as exc:  # it raises AssertionError, AttributeError, TypeError, ValueError…
+        detail = str(exc) or type(exc).__name__
+        raise BadInput(f"--schema {schema.name}: the SDK cannot turn it into a schema the API takes ({detail}). "
+                       "Check its `type`s and `properties`.") from exc
+    return schema
 
 
 def answer_text(message: Any) -> str:
@@ -96,9 +124,7 @@ def deliver(message: Any, schema: Schema, namespace: dict[str, Any], out: str | 
 
     Until it validates both hold None: never a stale object, nor the Message (`last_message` has that).
     """
-    for name in ("last_parsed", out):
-        if name:
-            namespace[name] = None
+    forget(namespace, out)
     if message.stop_reason == "max_tokens":
         raise ClaudeMagicError("The structured answer was cut at max_tokens, so it is not complete JSON: "
                                "raise `--max-tokens`. The raw answer is in `last_message`.")
@@ -109,6 +135,13 @@ def deliver(message: Any, schema: Schema, namespace: dict[str, Any], out: str | 
     if out:
         namespace[out] = value
     return value
+
+
+def forget(namespace: dict[str, Any], out: str | None) -> None:
+    """`last_parsed` (and `out`) hold None until an answer validates: never a stale object after a failure."""
+    for name in ("last_parsed", out):
+        if name:
+            namespace[name] = None
 
 
 def parse_each(schema: Schema, results: list[Any], failed: type) -> list[Any]:

@@ -101,6 +101,64 @@ def test_the_declared_dependencies_are_what_the_package_imports():
     declared = {re.split(r"[<>=!~\[ ]", requirement)[0].lower(): requirement for requirement in project["dependencies"]}
     imported = {DISTRIBUTION.get(name, name).lower() for name in third_party_imports() - OPTIONAL}
     assert set(declared) == imported
-    assert declared["anthropic"] == "anthropic>=2"  # httpx2 and output_config arrived in 2.0
+    assert declared["anthropic"].startswith("anthropic>=2.") and "<3" in declared["anthropic"]  # see pyproject
     assert "nest_asyncio" not in third_party_imports()
     assert any(r.startswith("nest_asyncio") for r in project["optional-dependencies"]["dev"])  # tutorial 04
+
+
+PUBLIC_ERRORS = ("ClaudeMagicError", "BadInput", "Stopped", "Failed")
+
+
+def test_the_public_api_is_importable_from_the_package_and_importing_it_stays_cheap():
+    """`from claude_magic import BadInput, …` works, `__all__` lists what the package offers, and none of it
+    loads the SDK, IPython or the widgets: they come with the first question."""
+    script = (
+        "import sys\n"
+        f"from claude_magic import {', '.join(PUBLIC_ERRORS)}\n"
+        "import claude_magic\n"
+        "from claude_magic import *  # noqa: F403\n"
+        "assert issubclass(BadInput, ClaudeMagicError) and issubclass(Stopped, KeyboardInterrupt)\n"
+        "assert not Failed('x') and str(Failed('rate limited')) == '⚠ rate limited'\n"
+        "missing = [name for name in claude_magic.__all__ if not hasattr(claude_magic, name)]\n"
+        "assert not missing, missing\n"
+        "heavy = {'anthropic', 'IPython', 'ipywidgets', 'pydantic', 'jsonschema', 'httpx2', 'pandas'}\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "assert not loaded, loaded\n"
+        "print(' '.join(sorted(claude_magic.__all__)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True,
+                          cwd=PACKAGE.parent)
+    assert done.returncode == 0, done.stderr
+    exported = set(done.stdout.split())
+    assert set(PUBLIC_ERRORS) | {"ask", "aask", "load_ipython_extension", "client", "history"} <= exported
+    assert not {name for name in exported if name.startswith("_") and name != "__version__"}
+
+
+def test_the_errors_a_cell_raises_are_the_public_ones(nb):
+    import claude_magic
+
+    result, _ = nb.run('%%claude --model ""\nhi')
+    assert isinstance(result.error_in_exec, claude_magic.BadInput)
+    assert isinstance(result.error_in_exec, claude_magic.ClaudeMagicError)
+
+
+def test_required_dependencies_are_imported_plainly_never_behind_an_importerror_fallback():
+    """jsonschema and ipywidgets are required: no code path pretends they might be missing."""
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    required = {re.split(r"[<>=!~\[ ;]", requirement)[0].lower() for requirement in project["dependencies"]}
+    assert {"jsonschema", "ipywidgets"} <= required
+    guarded = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Try):
+                continue
+            catches = {ast.unparse(handler.type) for handler in node.handlers if handler.type is not None}
+            if not catches & {"ImportError", "ModuleNotFoundError"}:
+                continue
+            for inner in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+                names = ([alias.name for alias in inner.names] if isinstance(inner, ast.Import)
+                         else [inner.module or ""] if isinstance(inner, ast.ImportFrom) else [])
+                guarded += [f"{path.name}: {name}" for name in names
+                            if DISTRIBUTION.get(name.split(".")[0], name.split(".")[0]).lower() in required]
+    assert guarded == []

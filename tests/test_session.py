@@ -141,6 +141,47 @@ def test_midstream_retry_when_asked_streams_the_whole_answer_again(nb):
     assert "| default | `claude-sonnet-5-5` | 2 |" in final_markdown(usage)  # the broken attempt was paid for too
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [Reply.error_event(after=3, text=ANSWER), Reply.drop(after=3, text=ANSWER),
+     Reply.stall(after=3, seconds=5, text=ANSWER), Reply.truncate(after=3, text=ANSWER)],
+    ids=["error-event", "drop-chunked", "stall", "no-message-stop"],
+)
+def test_retry_midstream_retries_every_break_after_text_whatever_the_sdk_raises(nb, fault):
+    """Whatever class the installed SDK gives a drop or a stall, a break after text is re-asked."""
+    nb.magics.retry_midstream = True
+    nb.magics.timeout = 0.5
+    nb.sim.queue(fault, Reply.text(ANSWER))
+    result, captured = nb.run("%%claude\nhi")
+    assert result.error_in_exec is None, error_text(captured)
+    assert len(nb.requests) == 2 and nb.requests[0]["body"] == nb.requests[1]["body"]
+    countdown = [o.data["text/markdown"] for o in captured.outputs if "retrying in" in o.data["text/markdown"]]
+    assert countdown and countdown[0].startswith("⏳ The answer broke off mid-stream — retrying in")
+    assert text_of(nb.ns["last_message"]) == ANSWER and final_markdown(captured).startswith(ANSWER)
+
+
+def test_a_drop_after_text_is_not_retried_by_default_and_never_reads_cannot_reach(nb):
+    nb.sim.queue(Reply.drop(after=4, text=ANSWER))
+    _, captured = nb.run("%%claude\nhi")
+    shown = error_text(captured)
+    assert len(nb.requests) == 1 and "Cannot reach" not in shown and "Check your network" not in shown
+    assert shown.startswith("The connection dropped mid-answer (") and "incomplete chunked read" in shown
+    assert "The partial answer above is kept (marked incomplete) and in `last_message`." in shown
+    assert text_of(nb.ns["last_message"]) == "one two three four"
+
+
+def test_a_drop_after_the_stream_started_but_before_text_says_so(nb):
+    nb.sim.queue(Reply.drop(after=0, text=ANSWER))
+    _, captured = nb.run("%%claude\nhi")
+    shown = error_text(captured)
+    assert "Cannot reach" not in shown and "Traceback" not in shown
+    assert shown.startswith("The connection dropped after Claude started answering, before any text arrived")
+    assert "(no text had arrived) is in `last_message`, marked incomplete" in shown
+    assert nb.ns["last_message"].stop_reason is None and text_of(nb.ns["last_message"]) == ""
+    assert "⚠ incomplete" in final_markdown(captured)
+    assert_next_cell_sends_valid_history(nb, [])
+
+
 def test_midstream_retries_that_fail_too_keep_the_furthest_partial(nb):
     nb.magics.retry_midstream = True
     nb.magics.max_retries = 2

@@ -164,3 +164,76 @@ def test_ask_takes_the_schema_itself_and_paths(models, tmp_path):
     assert body["output_config"]["format"]["type"] == "json_schema"
     assert body["messages"][-1]["content"][0]["title"] == "n.txt" and body["tools"][0]["max_uses"] == 5
     assert nb.ns["last_parsed"] == {"x": 1, "y": 1}
+
+
+@pytest.mark.parametrize("fault", [Reply.error_event(after=2), Reply.http_error(400, message="bad request"),
+                                   Reply.drop(after=2)], ids=["error-event", "400", "drop"])
+def test_last_parsed_and_out_are_none_after_a_failed_answer_never_stale(models, fault):
+    nb = models
+    nb.run("%%claude --schema point --out where\nA point.")
+    assert nb.ns["last_parsed"] == {"x": 1, "y": 1} and nb.ns["where"] == {"x": 1, "y": 1}
+    nb.sim.queue(fault)
+    result, captured = nb.run("%%claude --schema point --out where\nAnother point.")
+    assert result.error_in_exec is not None and "Traceback" not in error_text(captured)
+    assert nb.ns["last_parsed"] is None and nb.ns["where"] is None  # as the README says: None, not stale
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"a": {"type": "foo"}}},
+    {"type": "object", "properties": "not a mapping"},
+    {"type": "object", "properties": {"a": 5}},
+    {"type": "object", "properties": {"a": {"anyOf": "x"}}},
+], ids=["unknown-type", "properties-str", "property-int", "anyof-str"])
+def test_a_dict_schema_the_sdk_rejects_is_one_line_before_sending(models, schema):
+    nb = models
+    nb.ns["odd"] = schema
+    result, captured = nb.run("%%claude --schema odd\nq")
+    shown = error_text(captured).strip()
+    assert shown.startswith("--schema odd: the SDK cannot turn it into a schema the API takes (")
+    assert len(shown.splitlines()) == 1 and "Traceback" not in shown and nb.requests == []
+    assert type(result.error_in_exec).__name__ == "BadInput" and result.error_in_exec.__cause__ is not None
+
+
+RECURSIVE = """
+from __future__ import annotations
+from pydantic import BaseModel
+
+class Node(BaseModel):
+    name: str
+    children: list[Node]
+    parent: Node | None = None
+"""
+
+
+def test_a_recursive_model_with_a_ref_at_the_top_works(nb):
+    nb.run(RECURSIVE)
+    result, captured = nb.run("%%claude --schema Node --out tree\nThe tree of life.")
+    assert result.error_in_exec is None, error_text(captured)
+    schema = nb.requests[-1]["body"]["output_config"]["format"]["schema"]
+    # pydantic 2.9+ writes the root as {"$ref": …}; 2.7 and 2.8 as {"allOf": [{"$ref": …}]}: both are taken.
+    root_ref = schema.get("$ref") or schema["allOf"][0]["$ref"]
+    assert root_ref == "#/$defs/Node" and schema["$defs"]["Node"]["additionalProperties"] is False
+    tree = nb.ns["tree"]
+    assert type(tree).__name__ == "Node" and tree.children == [] and nb.ns["last_parsed"] is tree
+    # A dict with its root a $ref (as pydantic writes it) is taken too.
+    nb.ns["node_schema"] = nb.ns["Node"].model_json_schema()
+    result, captured = nb.run("%%claude --schema node_schema\nA tree.")
+    assert result.error_in_exec is None, error_text(captured)
+    assert set(nb.ns["last_parsed"]) == {"name", "children"}
+
+
+def test_a_ref_at_the_top_to_something_not_an_object_is_refused(models):
+    nb = models
+    nb.ns["listy_ref"] = {"$defs": {"L": {"type": "array", "items": {"type": "string"}}}, "$ref": "#/$defs/L"}
+    _, captured = nb.run("%%claude --schema listy_ref\nq")
+    assert "must describe an object" in error_text(captured) and nb.requests == []
+
+
+def test_the_simulator_accepts_a_top_level_ref_as_the_sdk_sends_it(nb):
+    """What the SDK itself sends for a recursive model (`output_format=Node`) the simulator answers."""
+    nb.run(RECURSIVE)
+    client = anthropic.Anthropic(base_url=nb.sim.url, api_key="test", max_retries=0)
+    with client.messages.stream(model="claude-sonnet-5-5", max_tokens=200, output_format=nb.ns["Node"],
+                                messages=[{"role": "user", "content": "a tree"}]) as stream:
+        message = stream.get_final_message()
+    assert type(message.parsed_output).__name__ == "Node"

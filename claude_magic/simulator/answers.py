@@ -183,19 +183,43 @@ def _offered_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     return (named or tools or [None])[0]
 
 
-def _example(schema: dict[str, Any], words: list[str], root: dict[str, Any] | None = None) -> Any:
+class _Recursive(Exception):
+    """A `$ref` met again inside its own expansion: the value must stop here (an empty list, another variant)."""
+
+
+def _example(schema: dict[str, Any], words: list[str], root: dict[str, Any] | None = None,
+             expanding: tuple[str, ...] = ()) -> Any:
     """A value that fits `schema`, filling only required properties, as a model does when it is terse.
 
-    `root` is the whole schema, where `$ref`s (`#/$defs/Name`) point.
+    `root` is the whole schema, where `$ref`s (`#/$defs/Name`) point, the root itself included (pydantic's
+    schema of a recursive model is `{"$defs": …, "$ref": …}`). A recursive definition ends at the first
+    list or alternative that lets it: a tree answers as a single node.
     """
     root = schema if root is None else root
     if "$ref" in schema:
+        ref = schema["$ref"]
+        if ref in expanding:
+            raise _Recursive(ref)
         target: Any = root
-        for part in schema["$ref"].removeprefix("#/").split("/"):
+        for part in ref.removeprefix("#/").split("/"):
             target = target.get(part, {})
-        return _example(target, words, root)
+        return _example(target, words, root, (*expanding, ref))
+    if "allOf" in schema:  # every part must hold: their merged properties (pydantic < 2.9 wraps a root $ref so)
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            value = _example(part, words, root, expanding)
+            if not isinstance(value, dict):
+                return value
+            merged.update(value)
+        return merged
     if "anyOf" in schema or "oneOf" in schema:
-        return _example((schema.get("anyOf") or schema["oneOf"])[0], words, root)
+        variants = schema.get("anyOf") or schema["oneOf"]
+        for variant in variants[:-1]:
+            try:
+                return _example(variant, words, root, expanding)
+            except _Recursive:
+                continue
+        return _example(variants[-1], words, root, expanding)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
@@ -207,9 +231,13 @@ def _example(schema: dict[str, Any], words: list[str], root: dict[str, Any] | No
         kind = kind[0]
     if kind == "object" or "properties" in schema:
         properties = schema.get("properties", {})
-        return {name: _example(properties.get(name, {}), words, root) for name in schema.get("required", [])}
+        return {name: _example(properties.get(name, {}), words, root, expanding)
+                for name in schema.get("required", [])}
     if kind == "array":
-        return [_example(schema.get("items", {}), words, root)]
+        try:
+            return [_example(schema.get("items", {}), words, root, expanding)]
+        except _Recursive:
+            return []
     if schema.get("format") in _FORMATS:
         return _FORMATS[schema["format"]]
     if kind in ("integer", "number"):
