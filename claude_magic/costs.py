@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .models import WEB_SEARCH_USD, prices
+from .models import WEB_SEARCH_USD, prices, table_name
 from .tables import Rendered, markdown_table
 
 # USD per million tokens, from the model table (models.py, with its source and date).
@@ -48,7 +48,7 @@ class Ledger(Rendered):
         searched = any(row["web_search"] for row in self._spent.values())  # a column only once it counts
         rows = []
         for (chat, model, batch), row in sorted(self._spent.items()):
-            cost = estimate(row, prices.get(model))
+            cost = estimate(row, prices.get(model) or prices.get(table_name(model)))  # Bedrock's ids too
             if cost is not None and batch:
                 cost /= 2  # the Message Batches API bills half of every token price
             if cost is not None:

@@ -25,6 +25,7 @@ from .failures import BadKeyword
 from .fitting import fit
 from .mapping import Mapper
 from .prompt import interpolate, resolve_system
+from .providers import PROVIDERS
 from .session import Options, Session
 from .sources import apply as apply_sources
 from .tables import Table
@@ -48,6 +49,9 @@ class ClaudeMagics(Magics):
     backend = Enum(BACKENDS, "auto", help="auto: the API if a key is set, else the offline simulator.").tag(
         config=True
     )
+    provider = Enum(PROVIDERS, "anthropic", help="Who serves Claude: the Anthropic API, or Amazon Bedrock, Google "
+                    "Vertex AI or Microsoft Foundry through the SDK's client for it, configured by that "
+                    "provider's own environment variables and credentials.").tag(config=True)
     display = Enum(MODES, "auto", help="auto: a live widget in Jupyter, printed text in a terminal.").tag(
         config=True
     )

@@ -22,6 +22,7 @@ from .conversation import user_turn
 from .errors import BadInput, ClaudeMagicError, Stopped, explain
 from .progress import Progress
 from .prompt import interpolate
+from .providers import check
 from .replay import request_key
 from .request_summary import preview
 from .session import countable
@@ -84,7 +85,10 @@ class Mapper:
         prompts = [interpolate(template, {**namespace, **f}) if interp else template for f in fields]
         requests = [options.request([user_turn(prompt, options.context)]) for prompt in prompts]
         client = self.session.client()
+        if batch:
+            check(client, "batches")
         if count:
+            check(client, "count_tokens")
             return self._preview(client, name, prompts, requests, batch)
         started = self.session.clock()
         progress = Progress(len(requests), f"{'Batch of' if batch else 'Asking'} {len(requests)} prompts",

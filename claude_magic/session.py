@@ -24,6 +24,7 @@ from .footer import footer
 from .markdown import markdown_of
 from .persistence import autosave
 from .prompt import with_code_instruction
+from .providers import check
 from .replay import ReplayStore
 from .request_summary import sent_summary
 from .retry import RetryPolicy
@@ -154,13 +155,13 @@ class Session:
         return self._replay
 
     def client(self) -> Any:
-        backend = self.connection.resolve(self.settings.backend)
+        backend = self.connection.resolve(self.settings.backend, self.settings.provider)
         if backend == "api" and not has_credentials():
             raise BadInput(
                 "No API key: set one with `%env ANTHROPIC_API_KEY=sk-ant-…`, "
                 "or use the offline simulator with `%config ClaudeMagics.backend = 'simulator'`."
             )
-        client = self.connection.client(backend, self.settings.timeout)
+        client = self.connection.client(self.settings.backend, self.settings.timeout, self.settings.provider)
         if backend == "simulator":
             self.connection.simulator.pace = self.settings.simulator_pace
             if not self.connection.simulator_announced:
@@ -168,12 +169,11 @@ class Session:
                 display_markdown(SIMULATOR_NOTICE)
         return client
 
-    def sdk_options(self) -> dict[str, Any]:
-        """What a plain SDK client needs to reach this notebook's backend, at the notebook's pace."""
-        options = self.connection.sdk_options(self.settings.backend)
-        if options:
+    def plain_client(self, options: dict[str, Any], asynchronous: bool = False) -> Any:
+        """A plain SDK client reaching what the cells reach (`claude_magic.client()`), at the notebook's pace."""
+        if self.connection.resolve(self.settings.backend, self.settings.provider) == "simulator":
             self.connection.simulator.pace = self.settings.simulator_pace
-        return options
+        return self.connection.plain(self.settings.backend, self.settings.provider, asynchronous, options)
 
     def ask(self, prompt: str, options: Options, cell_id: str | None = None) -> Any:
         """Stream one answer into the notebook (running tool calls on the way) and return its `Message`.
@@ -185,6 +185,8 @@ class Session:
         if options.replay:
             self.replay.check()
         client = self.client()
+        if options.web:
+            check(client, "web")
         earlier = self._fit(client, chat, options, cell_id, earlier, turns)
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
         view = Presenter(AnswerView(mode, f"⏳ Asking {options.model}…", interval=self.settings.update_interval,
@@ -240,6 +242,7 @@ class Session:
         if not messages:
             raise BadInput(f"Chat {options.chat!r} is empty: nothing would be sent but the new prompt.")
         request = self._request(options, earlier, turns)
+        check(self.client(), "count_tokens")
         counted = self._call(lambda client: client.messages.count_tokens(**countable(request)))
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
         return counted.input_tokens
@@ -360,6 +363,7 @@ class Session:
     def upload(self, loaded: Loaded) -> str:
         """The Files API id of a `--file` too large to send inline, uploading it the first time."""
         client = self.client()
+        check(client, "files")
         try:
             return self.uploads.file_id(client, loaded.path.name, loaded.data, loaded.media_type)
         except Exception as exc:  # nothing was asked yet: one line is all the cell needs
@@ -368,6 +372,7 @@ class Session:
             raise ClaudeMagicError(f"--file {loaded.path.name}: the upload failed. {detail}") from exc
 
     def models(self) -> list[Any]:
+        check(self.client(), "models")
         return self._call(lambda client: list(client.models.list()))
 
     def _call(self, request: Callable[[Any], Any]) -> Any:
