@@ -38,6 +38,7 @@ def unload_ipython_extension(ipython: Any) -> None:
         manager.magics[kind].pop("claude", None)
     ipython.events.unregister("post_run_cell", magics.cells.after_cell)
     magics.session.connection.close()
+    magics.mcp.close()
 
 
 def _magics() -> Any:

@@ -24,6 +24,7 @@ from .errors import BadInput
 from .failures import BadKeyword
 from .fitting import fit
 from .mapping import Mapper
+from .mcp_servers import Servers
 from .prompt import interpolate, resolve_system
 from .providers import PROVIDERS
 from .session import Options, Session
@@ -93,6 +94,10 @@ class ClaudeMagics(Magics):
                            "folder).").tag(config=True)
     auto_compact = Bool(False, help="Compact a chat (%claude compact) instead of refusing a prompt that would "
                         "overflow the model's context window.").tag(config=True)
+    mcp_servers = Dict(help="MCP servers for `--mcp NAME`, as Claude Desktop / Claude Code write them: "
+                       "{'db': {'command': 'uvx', 'args': ['my-db-mcp'], 'env': {…}}, 'docs': {'url': "
+                       "'https://…/mcp'}}. A server starts when a cell first names it.").tag(config=True)
+    mcp_timeout = Float(30.0, help="Seconds an MCP server has to start and answer `initialize`.").tag(config=True)
     upload_above = Integer(4 * 1024 * 1024, help="--file: larger files go through the Files API once, "
                            "then are sent by id.").tag(config=True)
 
@@ -100,6 +105,7 @@ class ClaudeMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self.session = Session(shell, self)
         self.cells = CellRecord(shell)  # kept up to date by the post_run_cell hook load_ipython_extension adds
+        self.mcp = Servers(timeout=lambda: self.mcp_timeout)  # stopped by unload_ipython_extension
 
     @no_var_expand
     @magic_arguments()
@@ -114,6 +120,8 @@ class ClaudeMagics(Magics):
     @argument("--out", metavar="VAR", help="Also store the final Message in this variable.")
     @argument("--no-interp", action="store_true", help="Send {name} verbatim instead of the variable's value.")
     @argument("--tools", metavar="F,G", help="Python functions Claude may call (schemas from signature and docstring).")
+    @argument("--mcp", metavar="NAME[,NAME]", help="Offer the tools of these MCP servers (ClaudeMagics.mcp_servers); "
+              "each starts on first use and runs until the kernel stops.")
     @argument("--thinking", nargs="?", const=0, type=int, metavar="BUDGET",
               help="Thinking: bare for adaptive, or a budget of at least 1024 tokens (adaptive on models "
                    "that take no budget).")
@@ -146,6 +154,7 @@ class ClaudeMagics(Magics):
         %claude undo            drop the last exchange of a chat
         %claude chats           the chats of this notebook
         %claude models          the models the server offers
+        %claude mcp             the MCP servers configured: running / not started / failed, and their tools
         %claude explain         why did the last failed cell fail? (sends its source and error)
         %claude fix             explain briefly, and offer the corrected cell as a new cell below
         %claude usage           tokens spent per chat and model, with an estimated cost
@@ -246,6 +255,8 @@ class ClaudeMagics(Magics):
             fresh=args.fresh,
             code=args.code,
         )
+        if args.mcp is not None:
+            options.tools.update(self.mcp.tools(args.mcp, self.mcp_servers, taken=set(options.tools)))
         if options.max_tokens < 1:
             raise BadInput(f"--max-tokens must be a positive number of tokens, not {options.max_tokens}.")
         fit(options, args.thinking)
@@ -395,6 +406,10 @@ def _models(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
                   empty="The server lists no models."))
 
 
+def _mcp(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    display(magics.mcp.status(magics.mcp_servers))
+
+
 def _explain(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
     magics.explain(args)
 
@@ -422,6 +437,7 @@ COMMANDS: dict[str, Callable[[ClaudeMagics, Any, list[str]], None]] = {
     "undo": _undo,
     "chats": _chats,
     "models": _models,
+    "mcp": _mcp,
     "explain": _explain,
     "fix": _fix,
     "usage": _usage,

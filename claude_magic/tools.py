@@ -11,6 +11,8 @@ from typing import Any
 from .errors import BadInput
 
 RESULT_PREVIEW = 200
+# The content blocks a tool_result takes.
+_BLOCKS = ("text", "image", "document", "search_result")
 # The API's pattern for a tool's name.
 TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
@@ -77,11 +79,13 @@ def run_calls(message: Any, tools: Mapping[str, Any]) -> list[dict[str, Any]]:
         try:
             if tool is None:
                 raise LookupError(f"no tool named {block.name!r} was offered")
-            result["content"] = _as_text(tool.call(block.input))
+            result["content"] = _content(tool.call(block.input))
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - even SystemExit: the model is told and can recover
-            result["content"] = f"{type(exc).__name__}: {exc}"
+            # The SDK's ToolError (an MCP server's error result) carries its own content blocks.
+            blocks = getattr(exc, "content", None)
+            result["content"] = _content(blocks) if blocks else f"{type(exc).__name__}: {exc}"
             result["is_error"] = True
         results.append(result)
     return results
@@ -90,12 +94,24 @@ def run_calls(message: Any, tools: Mapping[str, Any]) -> list[dict[str, Any]]:
 def results_markdown(results: list[dict[str, Any]]) -> str:
     lines = []
     for result in results:
-        text = " ".join(result["content"].split())
+        content = result["content"]
+        if not isinstance(content, str):  # content blocks (an MCP server's text and images)
+            content = " ".join(block.get("text") or f"[{block.get('type')}]" for block in content)
+        text = " ".join(content.split())
         if len(text) > RESULT_PREVIEW:
             text = text[: RESULT_PREVIEW - 1] + "…"
         mark = "⚠ error" if result.get("is_error") else "result"
         lines.append(f"> ↳ {mark}: `{text}`")
     return "\n>\n".join(lines)
+
+
+def _content(value: Any) -> Any:
+    """A tool's return value as tool_result content: content blocks as they are (an MCP tool's text
+    and images, converted by the SDK), anything else as text."""
+    if isinstance(value, list) and value and all(isinstance(block, dict) and block.get("type") in _BLOCKS
+                                                 for block in value):
+        return value
+    return _as_text(value)
 
 
 def _as_text(value: Any) -> str:
