@@ -245,3 +245,57 @@ def test_kernel_shutdown_leaves_no_server_process(monkeypatch, tmp_path):
         client.stop_channels()
         manager.shutdown_kernel(now=False)
     assert gone_within(started)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_streamable_http_server_is_reached_by_its_url(nb, tmp_path):
+    import subprocess
+    import urllib.request
+
+    port = free_port()
+    log = tmp_path / "http.log"
+    process = subprocess.Popen([sys.executable, LAB, "docs", str(port)], env={**os.environ, "LAB_LOG": str(log)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/mcp", timeout=1)
+            except OSError as exc:
+                if getattr(exc, "code", None):  # any HTTP answer: it is listening
+                    break
+                assert time.monotonic() < deadline and process.poll() is None, "the HTTP server did not come up"
+                time.sleep(0.2)
+            else:
+                break
+        url = f"http://127.0.0.1:{port}/mcp"
+        nb.magics.mcp_servers = {"docs": {"url": url, "headers": {"X-Team": "notebooks"}}}
+        nb.magics.mcp_timeout = 60.0
+        nb.sim.queue(Reply.tool_use("echo", {"text": "over http"}), Reply.text("Heard."))
+        result, captured = nb.run("%%claude --mcp docs\nEcho over HTTP.")
+        assert result.error_in_exec is None, error_text(captured)
+        assert f"Connecting to MCP server 'docs': {url}" in captured.stdout
+        assert nb.requests[-1]["body"]["messages"][-1]["content"][0]["content"] == [
+            {"type": "text", "text": "over http"}]
+        assert "echo over http" in " ".join(log_lines(log))
+        _, captured = nb.run("%claude mcp")
+        assert "| running |" in captured.outputs[-1].data["text/markdown"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_an_unreachable_url_is_one_line(nb):
+    nb.magics.mcp_servers = {"docs": {"url": f"http://127.0.0.1:{free_port()}/mcp"}}
+    nb.magics.mcp_timeout = 5.0
+    _, captured = nb.run("%%claude --mcp docs\nHi")
+    last = error_text(captured).strip().splitlines()[-1]
+    assert last.startswith("--mcp docs: the server did not start (") and last.endswith("Nothing was sent.")
+    assert "Traceback" not in error_text(captured) and nb.requests == []

@@ -1,6 +1,7 @@
 """A small stdio MCP server for the tests, written with the `mcp` package's own server class.
 
-Run as `python lab_server.py [NAME]`: its tools add, echo, fail (an MCP error), crash (the process dies
+Run as `python lab_server.py [NAME]` (over stdio) or `python lab_server.py NAME PORT` (streamable HTTP on
+127.0.0.1:PORT/mcp): its tools add, echo, fail (an MCP error), crash (the process dies
 mid-call), slow (sleeps; for Stop), picture (an image result) and markup (HTML in a result). Each call is
 appended to $LAB_LOG, when set, so tests can see what reached the server.
 """
@@ -83,4 +84,7 @@ def markup() -> str:
 
 if __name__ == "__main__":
     _log("started")
-    server.run()
+    if len(sys.argv) > 2:
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()
