@@ -101,8 +101,19 @@ def results_markdown(results: list[dict[str, Any]]) -> str:
         if len(text) > RESULT_PREVIEW:
             text = text[: RESULT_PREVIEW - 1] + "…"
         mark = "⚠ error" if result.get("is_error") else "result"
-        lines.append(f"> ↳ {mark}: `{text}`")
+        lines.append(f"> ↳ {mark}: {_code_span(text)}")
     return "\n>\n".join(lines)
+
+
+def _code_span(text: str) -> str:
+    """`text` as one inline code span, whatever backticks it holds: a tool's result is shown, never run.
+
+    CommonMark ends a span at a run of as many backticks as opened it, so the fence is one longer than
+    the longest run inside, and padded with spaces when the text starts or ends with a backtick.
+    """
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _content(value: Any) -> Any:

@@ -116,6 +116,18 @@ def test_a_server_starts_on_first_use_and_its_tools_run_in_the_tool_loop(servers
     nb.shell.run_line_magic("load_ext", "claude_magic")
 
 
+def test_markup_in_a_servers_result_never_renders_as_html(servers):
+    import mistune
+
+    nb, _log = servers
+    nb.sim.queue(Reply.tool_use("markup", {}), Reply.text("Done."))
+    result, captured = nb.run("%%claude --mcp lab\nShow markup.")
+    assert result.error_in_exec is None, error_text(captured)
+    html = mistune.html(final_markdown(captured))  # raw HTML passes, as in a trusted Jupyter output
+    assert "<img" not in html and "<script" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
 def test_a_notebook_function_keeps_its_name_and_the_servers_tool_is_prefixed(servers):
     nb, log = servers
     nb.shell.run_cell("def add(a: int, b: int) -> int:\n    'Add in the notebook.'\n    return a + b")

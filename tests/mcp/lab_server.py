@@ -79,7 +79,7 @@ def picture() -> Image:
 @server.tool()
 def markup() -> str:
     """A result with markup in it."""
-    return "<img src=x onerror=alert(1)> **bold** `tick`"
+    return "x` <img src=x onerror=alert(1)> `y **bold** <script>alert(2)</script>"
 
 
 if __name__ == "__main__":
