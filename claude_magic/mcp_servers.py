@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import BadInput
+from .errors import BadInput, Stopped
 from .request_summary import preview
 from .tables import Rendered, markdown_table
 
@@ -99,6 +99,9 @@ def _check_stdio(label: str, spec: dict[str, Any]) -> None:
     env = spec.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
         raise BadInput(f"{label}['env'] must be a dict of strings to strings.")
+    cwd = spec.get("cwd")
+    if cwd is not None and not (isinstance(cwd, str) and os.path.isdir(cwd)):
+        raise BadInput(f"{label}['cwd'] must be an existing folder, not {cwd!r}.")
     if spec.get("type", "stdio") not in ("stdio",):
         raise BadInput(f"{label}: type {spec['type']!r} does not go with 'command' (a local server is 'stdio').")
 
@@ -144,6 +147,7 @@ class Servers:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._registered = False
 
     # --- what cells and commands ask for
 
@@ -212,11 +216,13 @@ class Servers:
         loop, self._loop = self._loop, None
         if loop is None:
             return
-        waits = [server.task for server in self.servers.values() if server.task is not None]
         for server in self.servers.values():
             if server.stop is not None:
                 loop.call_soon_threadsafe(server.stop.set)
-        concurrent.futures.wait(waits, timeout=_STOP_WAIT)
+        # Every task the loop still has (a cancelled start's shutdown too) ends its process first; past the
+        # wait the loop stops anyway, and the kernel's exit closes the pipes.
+        drained = asyncio.run_coroutine_threadsafe(_drain(), loop)
+        concurrent.futures.wait([drained], timeout=_STOP_WAIT + 1)
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=_STOP_WAIT)
@@ -234,7 +240,9 @@ class Servers:
                 self._loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(target=self._loop.run_forever, name="claude-magic-mcp", daemon=True)
                 self._thread.start()
-                atexit.register(self.close)
+                if not self._registered:  # the kernel's exit stops the servers (and so their processes)
+                    atexit.register(self.close)
+                    self._registered = True
             return self._loop
 
     def _started(self, name: str, spec: dict[str, Any]) -> Server:
@@ -260,7 +268,7 @@ class Servers:
         except KeyboardInterrupt:
             server.state, server.why = "failed", "stopped by you while starting"
             self._stop(server)
-            raise
+            raise Stopped(f"stopped by you while MCP server {name!r} was starting; nothing was sent.") from None
         except BaseException as raised:  # noqa: BLE001 - told below, outside this handler
             failure = _leaf(raised)  # the transport's task group wraps what happened in an exception group
         else:
@@ -352,6 +360,12 @@ class Status(Rendered):
         rows = [[f"`{preview(name)}`", preview(what, 120), preview(state, 120), tools]
                 for name, what, state, tools in self.rows]
         return markdown_table(["server", "runs", "state", "tools"], rows)
+
+
+async def _drain() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    if tasks:
+        await asyncio.wait(tasks, timeout=_STOP_WAIT)
 
 
 def _streams(opened: Any) -> tuple[Any, Any]:

@@ -311,3 +311,35 @@ def test_an_unreachable_url_is_one_line(nb):
     last = error_text(captured).strip().splitlines()[-1]
     assert last.startswith("--mcp docs: the server did not start (") and last.endswith("Nothing was sent.")
     assert "Traceback" not in error_text(captured) and nb.requests == []
+
+
+def test_a_server_that_exits_at_once_is_one_line_with_what_it_said(nb):
+    nb.magics.mcp_servers = {"quits": {"command": sys.executable,
+                                       "args": ["-c", "import sys; sys.exit('no database configured')"]}}
+    nb.magics.mcp_timeout = 30.0
+    _, captured = nb.run("%%claude --mcp quits\nHi")
+    last = error_text(captured).strip().splitlines()[-1]
+    assert last.startswith("--mcp quits: the server did not start (") and "no database configured" in last
+    assert nb.requests == []
+
+
+def test_stop_while_a_server_starts_is_one_line_and_leaves_no_process(nb, tmp_path):
+    marker = tmp_path / "pid"
+    script = f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    nb.magics.mcp_servers = {"slow": {"command": sys.executable, "args": ["-c", script]}}
+
+    def stop_when_started():
+        deadline = time.monotonic() + 30
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = threading.Thread(target=stop_when_started)
+    stopper.start()
+    result, captured = nb.run("%%claude --mcp slow\nHi")
+    stopper.join()
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    assert error_text(captured).strip().splitlines()[-1] == (
+        "KeyboardInterrupt: stopped by you while MCP server 'slow' was starting; nothing was sent.")
+    assert gone_within({int(marker.read_text())})
+    assert nb.requests == []
