@@ -323,7 +323,6 @@ class Servers:
     async def _call(self, server: Server, tool: ServerTool, input: object) -> Any:
         from anthropic.lib.tools.mcp import async_mcp_tool
 
-        mark = _stderr_size(server)
         try:  # converted against the live session: the SDK turns the result into the API's content
             return await async_mcp_tool(tool.tool, server.session).call(input)
         except Exception as exc:
@@ -331,8 +330,8 @@ class Servers:
                 server.state, server.why = "failed", "exited during a call"
                 if server.stop is not None:
                     server.stop.set()
-                raise ServerGone(f"MCP server {server.name!r} stopped during the call to "
-                                 f"{tool.tool.name!r}{_stderr_tail(server, mark)}") from exc
+                # No stderr here: a server's last line is as often its own request log as the cause.
+                raise ServerGone(f"MCP server {server.name!r} stopped during the call to {tool.tool.name!r}") from exc
             raise
 
     def _stop(self, server: Server) -> None:
@@ -432,21 +431,13 @@ def _one_line(exc: BaseException) -> str:
     return text[:200]
 
 
-def _stderr_size(server: Server) -> int:
-    log = server.errlog
-    try:
-        return os.fstat(log.fileno()).st_size if log is not None and not log.closed else 0
-    except (OSError, ValueError):
-        return 0
-
-
-def _stderr_tail(server: Server, since: int = 0) -> str:
-    """The last line the server wrote to stderr (after `since`), if any: usually why it stopped."""
+def _stderr_tail(server: Server) -> str:
+    """The last line a server that did not start wrote to stderr, if any: usually why."""
     log = server.errlog
     if log is None or log.closed:
         return ""
     try:
-        log.seek(max(since, _stderr_size(server) - 4000))
+        log.seek(max(0, os.fstat(log.fileno()).st_size - 4000))
         lines = [line.strip() for line in log.read().splitlines() if line.strip()]
     except (OSError, ValueError):
         return ""

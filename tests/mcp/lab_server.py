@@ -85,6 +85,10 @@ def markup() -> str:
 if __name__ == "__main__":
     _log("started")
     if len(sys.argv) > 2:
-        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+        try:
+            server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+        except TypeError:  # mcp 1.x: host and port are settings
+            server.settings.host, server.settings.port = "127.0.0.1", int(sys.argv[2])
+            server.run("streamable-http")
     else:
         server.run()
