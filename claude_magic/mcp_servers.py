@@ -21,6 +21,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import BadInput, Stopped
 from .request_summary import preview
@@ -57,8 +58,9 @@ class Server:
     @property
     def what(self) -> str:
         """What it runs or reaches, as the start line and `%claude mcp` say it."""
-        if "url" in self.spec:
-            return self.spec["url"]
+        if "url" in self.spec:  # without a query or user info, where tokens hide
+            url = urlsplit(self.spec["url"])
+            return f"{url.scheme}://{url.hostname}{f':{url.port}' if url.port else ''}{url.path}"
         return shlex.join([self.spec["command"], *self.spec.get("args", [])])
 
 
@@ -189,7 +191,7 @@ class Servers:
             if server is None or server.spec != spec:
                 server = Server(name, spec)
             state = f"failed ({server.why})" if server.state == "failed" else server.state
-            tools = ", ".join(f"`{tool.name}`" for tool in server.tools) if server.state == "running" else ""
+            tools = ", ".join(tool.name for tool in server.tools) if server.state == "running" else ""
             rows.append([name, server.what, state, tools])
         return Status(rows)
 
@@ -284,7 +286,6 @@ class Servers:
         """The server's whole life: connect, initialize, list tools, then wait to be stopped."""
         from contextlib import AsyncExitStack
 
-        import anyio
         from mcp import ClientSession
 
         server.stop = asyncio.Event()
@@ -292,9 +293,7 @@ class Servers:
             async with AsyncExitStack() as stack:
                 read, write = _streams(await stack.enter_async_context(self._transport(server)))
                 session = await stack.enter_async_context(ClientSession(read, write))
-                with anyio.fail_after(timeout):
-                    await session.initialize()
-                    listed = await session.list_tools()
+                listed = await asyncio.wait_for(_handshake(session), timeout)
                 server.session, server.tools = session, list(listed.tools)
                 ready.set_result(None)
                 await server.stop.wait()
@@ -356,9 +355,14 @@ class Status(Rendered):
         if not self.rows:
             return ("No MCP servers are configured: set `%config ClaudeMagics.mcp_servers = {'name': {'command': …, "
                     "'args': […]}}` (or `{'url': …}`), then ask with `%%claude --mcp name`.")
-        rows = [[f"`{preview(name)}`", preview(what, 120), preview(state, 120), tools]
+        rows = [[f"`{preview(name)}`", preview(what, 120), preview(state, 120), preview(tools, 400)]
                 for name, what, state, tools in self.rows]
         return markdown_table(["server", "runs", "state", "tools"], rows)
+
+
+async def _handshake(session: Any) -> Any:
+    await session.initialize()
+    return await session.list_tools()
 
 
 async def _drain() -> None:
@@ -404,16 +408,15 @@ def _runnable(command: str) -> bool:
 
 
 def _closed(exc: BaseException) -> bool:
-    """Whether a failed call means the connection is gone (the `mcp` client's "Connection closed")."""
-    import anyio
-
-    if isinstance(exc, (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)):
+    """Whether a failed call means the connection is gone (the `mcp` client's "Connection closed", or
+    anyio's closed-stream errors underneath it)."""
+    if type(exc).__name__ in ("ClosedResourceError", "BrokenResourceError", "EndOfStream"):
         return True
     return "connection closed" in str(exc).lower()
 
 
 def _reason(exc: BaseException, server: Server, timeout: float) -> str:
-    if isinstance(exc, (TimeoutError, concurrent.futures.TimeoutError)) or type(exc).__name__ == "TimeoutError":
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError)):
         return f"no answer to `initialize` within {timeout:g} s{_stderr_tail(server)}"
     return f"{_one_line(exc)}{_stderr_tail(server)}"
 

@@ -107,7 +107,7 @@ def test_a_server_starts_on_first_use_and_its_tools_run_in_the_tool_loop(servers
 
     _, captured = nb.run("%claude mcp")
     table = captured.outputs[-1].data["text/markdown"]
-    assert table.count("| running |") == 2 and "`add`, `echo`, `fail`" in table
+    assert table.count("| running |") == 2 and "add, echo, fail" in table
 
     # %unload_ext stops them: no process is left behind.
     started = pids(log)
@@ -228,11 +228,13 @@ def test_without_the_mcp_package_mcp_says_how_to_install_it(nb, monkeypatch):
                                             "then restart the kernel.")
 
 
-def test_status_escapes_what_the_config_holds(nb):
-    nb.magics.mcp_servers = {"db": {"command": "<script>alert(1)</script>", "args": ["a|b"]}}
+def test_status_escapes_what_the_config_holds_and_hides_url_tokens(nb):
+    nb.magics.mcp_servers = {"db": {"command": "<script>alert(1)</script>", "args": ["a|b"]},
+                             "docs": {"url": "https://user:pw@example.com:8443/mcp?token=SECRET"}}
     _, captured = nb.run("%claude mcp")
     table = captured.outputs[-1].data["text/markdown"]
     assert "<script>" not in table and "&lt;script&gt;" in table and "a\\|b" in table
+    assert "https://example.com:8443/mcp" in table and "SECRET" not in table and "pw" not in table
 
 
 def test_kernel_shutdown_leaves_no_server_process(monkeypatch, tmp_path):

@@ -436,7 +436,7 @@ def test_mcp_and_providers_by_hand_with_mcp_and_through_vertex(executed):
     assert "Starting MCP server 'tides': " in text(asked) and "tide_server.py" in text(asked)
     assert "🔧 `tide_height(" in answer(asked) and re.search(r"result: `[\d.]+ m at \d\d:00`", answer(asked))
     status = text(exactly(nb, "%claude mcp"))  # after the cell started it
-    assert "| running |" in status and "`tide_height`, `high_tides`" in status
+    assert "| running |" in status and "tide_height, high_tides" in status
     direct = text(cell(nb, "vertex.messages.create"))
     assert ("/v1/projects/tutorial/locations/us-east5/publishers/anthropic/models/claude-sonnet-5-5@20260101"
             ":rawPredict") in direct
