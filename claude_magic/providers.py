@@ -37,7 +37,7 @@ FEATURES = {
     "web": ("the web search tool", "drop `--web`"),
 }
 # What the SDK needs installed for a provider's credentials or stream format.
-EXTRAS = {"bedrock": ("botocore", "anthropic[bedrock]"), "vertex": ("google.auth", "anthropic[vertex]")}
+EXTRAS = {"bedrock": ("botocore", "claude-magic[bedrock]"), "vertex": ("google.auth", "claude-magic[vertex]")}
 # Where the SDK's provider clients read their settings: hashed (never kept) to notice a change.
 _ENVIRONMENT = ("ANTHROPIC_", "AWS_", "CLOUD_ML_", "GOOGLE_")
 
@@ -69,10 +69,7 @@ def build(provider: str, *, asynchronous: bool = False, **options: Any) -> Any:
     """The SDK's client for `provider`, configured by the provider's own environment; or one line why not."""
     import anthropic
 
-    needs = EXTRAS.get(provider)
-    if needs and not _importable(needs[0]):
-        raise BadInput(f"provider = {provider!r} needs {needs[0]}: `pip install '{needs[1]}'`, then run the cell "
-                       "again.")
+    _require_extra(provider, f"provider = {provider!r}")
     cls = getattr(anthropic, _CLASSES[provider][1 if asynchronous else 0])
     try:
         return cls(**options)
@@ -89,10 +86,18 @@ def as_given(client: Any, asynchronous: bool) -> Any:
         kind = "an async SDK client (AsyncAnthropic, AsyncAnthropicBedrock, …)" if asynchronous else \
             "an SDK client (Anthropic, AnthropicBedrock, AnthropicVertex, AnthropicFoundry)"
         raise BadInput(f"use_client takes {kind}, not {type(client).__name__}.")
+    if provider_of(client) == "bedrock":  # its stream decoder is botocore's (Vertex's token may be given)
+        _require_extra("bedrock", f"use_client({type(client).__name__})")
     try:
         return client.with_options(max_retries=0)
     except Exception:  # noqa: BLE001 - a client that cannot be copied is used as it is
         return client
+
+
+def _require_extra(provider: str, who: str) -> None:
+    needs = EXTRAS.get(provider)
+    if needs and not _importable(needs[0]):
+        raise BadInput(f"{who} needs {needs[0]}: `pip install '{needs[1]}'`, then run the cell again.")
 
 
 def _importable(module: str) -> bool:

@@ -130,7 +130,7 @@ def test_provider_without_its_settings_is_one_line(nb, monkeypatch):
     nb.run('%config ClaudeMagics.provider = "vertex"')
     _, captured = nb.run("%%claude\nHi")
     assert error_text(captured).strip() == ("provider = 'vertex' needs google.auth: `pip install "
-                                            "'anthropic[vertex]'`, then run the cell again.")
+                                            "'claude-magic[vertex]'`, then run the cell again.")
     assert nb.sim.requests == []
 
 
@@ -179,3 +179,21 @@ def test_use_client_refuses_what_is_not_an_sdk_client(nb):
     assert error_text(captured).strip().endswith("use_client takes an SDK client (Anthropic, AnthropicBedrock, "
                                                  "AnthropicVertex, AnthropicFoundry), not str.")
     assert "Traceback" not in error_text(captured)
+
+
+def test_a_bedrock_client_without_botocore_is_refused_in_one_line(nb, monkeypatch):
+    client = anthropic.AnthropicBedrock(base_url=nb.sim.url, aws_region="us-east-1", api_key="bedrock-key")
+    monkeypatch.setitem(sys.modules, "botocore", None)  # as in a venv without the bedrock extra
+    with pytest.raises(claude_magic.errors.BadInput, match=r"needs botocore: `pip install 'claude-magic\[bedrock\]'`"):
+        claude_magic.use_client(client)
+
+
+def test_bedrock_map_asks_each_item_through_invoke(bedrock_env):
+    nb = bedrock_env
+    nb.shell.user_ns["xs"] = ["tide", "moon"]
+    nb.sim.queue(Reply.text("one"), Reply.text("two"))
+    result, captured = nb.run("%%claude --map xs --out said -m anthropic.claude-haiku-4-5-v1:0\nSay {item}")
+    assert result.error_in_exec is None, error_text(captured)
+    paths = [r["path"] for r in nb.sim.requests]
+    assert paths == ["/model/anthropic.claude-haiku-4-5-v1:0/invoke"] * 2
+    assert sorted(map(str, nb.ns["said"])) == ["one", "two"], nb.ns["said"]
