@@ -2,8 +2,9 @@
 
 A model's window is what its server reports (`max_input_tokens` from `models.retrieve`), else (as on a
 provider without the models endpoint) the model table's; a model the table does not know gets no check
-(the API decides). How much of the window a chat already takes is measured, not guessed: the API counted it in the last answer's usage. Only the new
-prompt is estimated, and a request that comes close is counted exactly with `count_tokens` first.
+(the API decides). How much of the window a chat already takes is measured, not guessed: the API counted
+it in the last answer's usage. Only the new prompt is estimated, and a request that comes close is counted
+exactly with `count_tokens` first.
 """
 
 from __future__ import annotations
