@@ -253,6 +253,8 @@ class Servers:
             return server
         if server is not None:
             self._stop(server)  # its settings changed, or it died: start it afresh
+            if server.errlog is not None:
+                server.errlog.close()
         server = self.servers[name] = Server(name, spec)
         if "command" in spec and not _runnable(spec["command"]):
             server.state, server.why = "failed", f"no command {spec['command']!r}"
