@@ -68,6 +68,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 
     disconnect(ipython, magics)
     magics.session.connection.close()
+    magics.mcp.close()
 
 
 def _magics() -> Any:
@@ -83,7 +84,7 @@ def _magics() -> Any:
 def offline() -> bool:
     """True when the magic answers from the offline simulator (no API key set, or backend='simulator')."""
     magics = _magics()
-    return magics.session.connection.resolve(magics.backend) == "simulator"
+    return magics.session.connection.resolve(magics.backend, magics.provider) == "simulator"
 
 
 def offline_simulator() -> Any:
@@ -95,17 +96,23 @@ def offline_simulator() -> Any:
 
 
 def client(**options: Any) -> Any:
-    """A plain `anthropic.Anthropic(**options)` for the magic's backend: your key, or the simulator."""
-    import anthropic
-
-    return anthropic.Anthropic(**_magics().session.sdk_options(), **options)
+    """A plain SDK client for the magic's backend: `anthropic.Anthropic(**options)` with your key or the
+    simulator, the provider's client (`AnthropicVertex`, …), or the one given to `use_client`."""
+    return _magics().session.plain_client(options)
 
 
 def async_client(**options: Any) -> Any:
-    """The same as `client()`, as an `anthropic.AsyncAnthropic`."""
-    import anthropic
+    """The same as `client()`, as an async client (`anthropic.AsyncAnthropic`, …)."""
+    return _magics().session.plain_client(options, asynchronous=True)
 
-    return anthropic.AsyncAnthropic(**_magics().session.sdk_options(), **options)
+
+def use_client(client: Any, async_client: Any = None) -> None:
+    """Send every cell, command and helper through `client`, an SDK client: `Anthropic` with your own
+    headers or `http_client`, `AnthropicBedrock`, `AnthropicVertex` or `AnthropicFoundry`.
+    `async_client` is what `claude_magic.async_client()` returns. `use_client(None)` goes back to the default
+    (`ClaudeMagics.provider` and `backend`). Retries stay the magic's: a copy with `max_retries=0` is used.
+    """
+    _magics().session.connection.use(client, async_client)
 
 
 def history(name: str = "default") -> list[dict[str, Any]]:

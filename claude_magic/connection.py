@@ -1,4 +1,5 @@
-"""Which server answers: the real API when the SDK can find credentials, else the offline simulator."""
+"""Which server answers: a client given to `use_client`, a cloud provider's, the real API when the SDK can
+find credentials, else the offline simulator."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import os
 import sys
 from typing import Any
 
-from .failures import Stopped
+from . import providers
+from .failures import BadInput, Stopped
 
 BACKENDS = ("auto", "api", "simulator")
 _CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
@@ -52,21 +54,44 @@ class Connection:
         self._signature: tuple | None = None
         self._simulator: Any = None
         self.simulator_announced = False
+        self.given: tuple[Any, Any] | None = None  # (client, async client) from `use_client`
 
-    def resolve(self, backend: str) -> str:
+    def resolve(self, backend: str, provider: str = "anthropic") -> str:
+        """Who answers: "client" (use_client's), a cloud provider's name, "api" or "simulator".
+
+        A provider other than Anthropic answers unless the backend is set to the simulator.
+        """
+        if self.given is not None:
+            return "client"
+        if backend != "simulator" and provider in providers.CLOUDS:
+            return provider
         if backend == "auto":
             return "api" if has_credentials() else "simulator"
         return backend
 
-    def client(self, backend: str, timeout: float) -> Any:
+    def use(self, client: Any, async_client: Any = None) -> None:
+        """Send everything through `client` (and `async_client`) from now on; None goes back to the default."""
+        if client is None:
+            if async_client is not None:
+                raise BadInput("use_client(None, …) goes back to the default client: pass no async client.")
+            self.given = None
+            return
         load_sdk()
-        backend = self.resolve(backend)
+        self.given = (providers.as_given(client, False),
+                      None if async_client is None else providers.as_given(async_client, True))
+
+    def client(self, backend: str, timeout: float, provider: str = "anthropic") -> Any:
+        load_sdk()
+        backend = self.resolve(backend, provider)
+        if backend == "client":
+            return self.given[0]
         secret = "".join(os.environ.get(name, "") for name in _CREDENTIALS)
         signature = (
             backend,
             hashlib.sha256(secret.encode()).hexdigest(),
             os.environ.get("ANTHROPIC_BASE_URL"),
             timeout,
+            providers.environment_signature() if backend in providers.CLOUDS else None,
         )
         if signature != self._signature:
             self._client = self._build(backend, timeout)
@@ -89,11 +114,30 @@ class Connection:
             return {"api_key": "offline-simulator", "base_url": self.simulator.url}
         return {}
 
+    def plain(self, backend: str, provider: str, asynchronous: bool, options: dict[str, Any]) -> Any:
+        """A client of the user's own (`claude_magic.client()`), reaching what the cells reach."""
+        import anthropic
+
+        load_sdk()
+        resolved = self.resolve(backend, provider)
+        if resolved == "client":
+            given = self.given[1] if asynchronous else self.given[0]
+            if given is None:
+                raise BadInput("use_client was given no async client: call `use_client(client, async_client)` "
+                               "with one (AsyncAnthropic, AsyncAnthropicVertex, …).")
+            return given.with_options(**options) if options else given
+        if resolved in providers.CLOUDS:
+            return providers.build(resolved, asynchronous=asynchronous, **options)
+        cls = anthropic.AsyncAnthropic if asynchronous else anthropic.Anthropic
+        return cls(**self.sdk_options(backend), **options)
+
     def _build(self, backend: str, timeout: float) -> Any:
         import anthropic
 
         # Retries are the magic's own (visible, capped): see retry.py.
         timeout = anthropic.Timeout(timeout, connect=min(timeout, 10.0))
+        if backend in providers.CLOUDS:
+            return providers.build(backend, max_retries=0, timeout=timeout)
         return anthropic.Anthropic(max_retries=0, timeout=timeout, **self.sdk_options(backend))
 
     def close(self) -> None:
@@ -101,3 +145,4 @@ class Connection:
             self._simulator.stop()
             self._simulator = None
         self._client = self._signature = None
+        self.given = None

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .escape import code
-from .models import WEB_SEARCH_USD, prices
+from .models import WEB_SEARCH_USD, prices, table_name
 from .tables import Rendered, markdown_table
 
 # USD per million tokens, from the model table (models.py, with its source and date).
@@ -49,7 +49,7 @@ class Ledger(Rendered):
         searched = any(row["web_search"] for row in self._spent.values())  # a column only once it counts
         rows = []
         for (chat, model, batch), row in sorted(self._spent.items()):
-            cost = estimate(row, prices.get(model))
+            cost = estimate(row, prices.get(model) or prices.get(table_name(model)))  # Bedrock's ids too
             if cost is not None and batch:
                 cost /= 2  # the Message Batches API bills half of every token price
             if cost is not None:

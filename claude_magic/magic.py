@@ -28,8 +28,10 @@ from .escape import code
 from .failures import BadKeyword
 from .fitting import fit
 from .mapping import Mapper
+from .mcp_servers import Servers
 from .outvars import check_out
 from .prompt import interpolate, resolve_system
+from .providers import PROVIDERS
 from .rerun import asked_of
 from .run_tool import RunTool
 from .secrets import redact
@@ -56,6 +58,9 @@ class ClaudeMagics(Magics):
     backend = Enum(BACKENDS, "auto", help="auto: the API if a key is set, else the offline simulator.").tag(
         config=True
     )
+    provider = Enum(PROVIDERS, "anthropic", help="Who serves Claude: the Anthropic API, or Amazon Bedrock, Google "
+                    "Vertex AI or Microsoft Foundry through the SDK's client for it, configured by that "
+                    "provider's own environment variables and credentials.").tag(config=True)
     display = Enum(MODES, "auto", help="auto: a live widget in Jupyter, printed text in a terminal.").tag(
         config=True
     )
@@ -109,6 +114,10 @@ class ClaudeMagics(Magics):
     run_yes = Bool(False, help="--run: run Claude's code without asking, in every cell (as --yes does).").tag(
         config=True
     )
+    mcp_servers = Dict(help="MCP servers for `--mcp NAME`, as Claude Desktop / Claude Code write them: "
+                       "{'db': {'command': 'uvx', 'args': ['my-db-mcp'], 'env': {…}}, 'docs': {'url': "
+                       "'https://…/mcp'}}. A server starts when a cell first names it.").tag(config=True)
+    mcp_timeout = Float(30.0, help="Seconds an MCP server has to start and answer `initialize`.").tag(config=True)
     upload_above = Integer(4 * 1024 * 1024, help="--file: larger files go through the Files API once, "
                            "then are sent by id.").tag(config=True)
 
@@ -130,6 +139,7 @@ class ClaudeMagics(Magics):
         self.cells = CellRecord(shell)  # kept up to date by the post_run_cell hook load_ipython_extension adds
         self.edits = Edits()
         self.frontend: Any = None  # the notebook extension's comm (frontend.connect), if any
+        self.mcp = Servers(timeout=lambda: self.mcp_timeout)  # stopped by unload_ipython_extension
 
     @no_var_expand
     @magic_arguments()
@@ -144,6 +154,8 @@ class ClaudeMagics(Magics):
     @argument("--out", metavar="VAR", help="Also store the final Message in this variable.")
     @argument("--no-interp", action="store_true", help="Send {name} verbatim instead of the variable's value.")
     @argument("--tools", metavar="F,G", help="Python functions Claude may call (schemas from signature and docstring).")
+    @argument("--mcp", metavar="NAME[,NAME]", help="Offer the tools of these MCP servers (ClaudeMagics.mcp_servers); "
+              "each starts on first use and runs until the kernel stops.")
     @argument("--thinking", nargs="?", const=0, type=int, metavar="BUDGET",
               help="Thinking: bare for adaptive, or a budget of at least 1024 tokens (adaptive on models "
                    "that take no budget).")
@@ -183,6 +195,7 @@ class ClaudeMagics(Magics):
         %claude undo            drop the last exchange of a chat
         %claude chats           the chats of this notebook
         %claude models          the models the server offers
+        %claude mcp             the MCP servers configured: running / not started / failed, and their tools
         %claude explain         why did the last failed cell fail? (sends its source and error)
         %claude fix             explain briefly, and offer the corrected cell as a new cell below
         %claude usage           tokens spent per chat and model, with an estimated cost (and the budget)
@@ -301,6 +314,8 @@ class ClaudeMagics(Magics):
             fresh=args.fresh,
             code=args.code,
         )
+        if args.mcp is not None:
+            options.tools.update(self.mcp.tools(args.mcp, self.mcp_servers, taken=set(options.tools)))
         if args.run:
             self._add_run_tool(options, args)
         if options.max_tokens < 1:
@@ -496,6 +511,10 @@ def _models(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
                   empty="The server lists no models."))
 
 
+def _mcp(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
+    display(magics.mcp.status(magics.mcp_servers))
+
+
 def _explain(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
     magics.explain(args)
 
@@ -537,6 +556,7 @@ COMMANDS: dict[str, Callable[[ClaudeMagics, Any, list[str]], None]] = {
     "undo": _undo,
     "chats": _chats,
     "models": _models,
+    "mcp": _mcp,
     "explain": _explain,
     "fix": _fix,
     "usage": _usage,

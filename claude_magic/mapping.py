@@ -30,6 +30,7 @@ from .escape import code, text
 from .failures import Failed, retryable, status_of
 from .pacing import CEILING, Pacer
 from .progress import Progress
+from .providers import check
 from .replay import request_key
 from .request_summary import preview
 from .retry import RetryPolicy, retry_after
@@ -94,7 +95,10 @@ class Mapper:
         if redacted:
             print(redacted)
         client = self.session.client()
+        if batch:
+            check(client, "batches")
         if count:
+            check(client, "count_tokens")
             return self._preview(client, name, prompts, requests, batch)
         started = self.session.clock()
         progress = Progress(len(requests), f"{'Batch of' if batch else 'Asking'} {len(requests)} prompts",

@@ -124,10 +124,22 @@ MODELS: dict[str, ModelRules] = {
 WEB_SEARCH_USD = 10.0 / 1000
 
 _DATED = re.compile(r"-\d{8}$")
+# Cloud providers' ids for the same models: Bedrock `[us.|eu.|global.]anthropic.claude-…-v1:0`,
+# Vertex `claude-…@20251001`.
+_BEDROCK = re.compile(r"^(?:[a-z]{2,6}\.)?anthropic\.(.+?)(?:-v\d+(?::\d+)?)?$")
+_VERTEX = re.compile(r"@[\w.-]+$")
+
+
+def table_name(model: str) -> str:
+    """The model table's name for a provider's model id (the id itself when it is not one)."""
+    bedrock = _BEDROCK.match(model)
+    return _VERTEX.sub("", bedrock[1] if bedrock else model)
 
 
 def rules_for(model: str) -> ModelRules | None:
-    """The table's row for a model id, a dated snapshot (`…-20251001`) taking its family's row."""
+    """The table's row for a model id, a dated snapshot (`…-20251001`) taking its family's row, and a
+    cloud provider's id (`anthropic.claude-…-v1:0`, `claude-…@20251001`) its model's."""
+    model = table_name(model)
     return MODELS.get(model) or MODELS.get(_DATED.sub("", model))
 
 

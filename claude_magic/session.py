@@ -27,6 +27,7 @@ from .footer import footer
 from .markdown import markdown_of
 from .persistence import autosave
 from .prompt import with_code_instruction
+from .providers import check
 from .replay import ReplayStore
 from .request_summary import sent_summary
 from .retry import RetryPolicy
@@ -170,13 +171,13 @@ class Session:
         return self._replay
 
     def client(self) -> Any:
-        backend = self.connection.resolve(self.settings.backend)
+        backend = self.connection.resolve(self.settings.backend, self.settings.provider)
         if backend == "api" and not has_credentials():
             raise BadInput(
                 "No API key: set one with `%env ANTHROPIC_API_KEY=sk-ant-…`, "
                 "or use the offline simulator with `%config ClaudeMagics.backend = 'simulator'`."
             )
-        client = self.connection.client(backend, self.settings.timeout)
+        client = self.connection.client(self.settings.backend, self.settings.timeout, self.settings.provider)
         if backend == "simulator":
             self._tune_simulator()
             if not self.connection.simulator_announced:
@@ -184,12 +185,11 @@ class Session:
                 display_markdown(SIMULATOR_NOTICE)
         return client
 
-    def sdk_options(self) -> dict[str, Any]:
-        """What a plain SDK client needs to reach this notebook's backend, at the notebook's pace."""
-        options = self.connection.sdk_options(self.settings.backend)
-        if options:
+    def plain_client(self, options: dict[str, Any], asynchronous: bool = False) -> Any:
+        """A plain SDK client reaching what the cells reach (`claude_magic.client()`), at the notebook's pace."""
+        if self.connection.resolve(self.settings.backend, self.settings.provider) == "simulator":
             self._tune_simulator()
-        return options
+        return self.connection.plain(self.settings.backend, self.settings.provider, asynchronous, options)
 
     def _tune_simulator(self) -> None:
         simulator = self.connection.simulator
@@ -234,6 +234,8 @@ class Session:
         if options.replay:
             self.replay.check()
         client = self.client()
+        if options.web:
+            check(client, "web")
         earlier = self._fit(client, chat, options, cell_id, earlier, turns)
         if not (options.replay and not options.fresh):  # a replayed answer costs nothing: only a real ask is held
             self.hold(self._request(options, earlier, turns), client).release()  # refused in one line, before any view
@@ -302,6 +304,7 @@ class Session:
         if not messages:
             raise BadInput(f"Chat {options.chat!r} is empty: nothing would be sent but the new prompt.")
         request = self._request(options, earlier, turns)
+        check(self.client(), "count_tokens")
         counted = self._call(lambda client: client.messages.count_tokens(**countable(request)))
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
         if secrets_note(options.redacted):
@@ -431,6 +434,7 @@ class Session:
     def upload(self, loaded: Loaded) -> str:
         """The Files API id of a `--file` too large to send inline, uploading it the first time."""
         client = self.client()
+        check(client, "files")
         try:
             return self.uploads.file_id(client, loaded.path.name, loaded.data, loaded.media_type)
         except Exception as exc:  # nothing was asked yet: one line is all the cell needs
@@ -439,6 +443,7 @@ class Session:
             raise ClaudeMagicError(f"--file {loaded.path.name}: the upload failed. {detail}") from exc
 
     def models(self) -> list[Any]:
+        check(self.client(), "models")
         return self._call(lambda client: list(client.models.list()))
 
     def _call(self, request: Callable[[Any], Any]) -> Any:

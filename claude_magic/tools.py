@@ -14,6 +14,8 @@ from .errors import BadInput
 from .escape import code, shorten
 
 RESULT_PREVIEW = 200
+# The content blocks a tool_result takes.
+_BLOCKS = ("text", "image", "document", "search_result")
 # The API's pattern for a tool's name.
 TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
@@ -90,24 +92,18 @@ def run_calls(message: Any, tools: Mapping[str, Any]) -> list[dict[str, Any]]:
             if tool is None:
                 raise LookupError(f"no tool named {block.name!r} was offered")
             value = tool.call(block.input)
-            result["content"] = value.content if isinstance(value, Result) else _as_text(value)
+            result["content"] = value.content if isinstance(value, Result) else _content(value)
             if isinstance(value, Result) and value.is_error:
                 result["is_error"] = True
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - even SystemExit: the model is told and can recover
-            result["content"] = f"{type(exc).__name__}: {exc}"
+            # The SDK's ToolError (an MCP server's error result) carries its own content blocks.
+            blocks = getattr(exc, "content", None)
+            result["content"] = _content(blocks) if blocks else f"{type(exc).__name__}: {exc}"
             result["is_error"] = True
-        results.append(outgoing(result))
+        results.append(result)
     return results
-
-
-def outgoing(result: dict[str, Any]) -> dict[str, Any]:
-    """A tool_result as it is sent to Claude (and shown): every tool's result passes here, once.
-
-    The one place to redact what must not leave the kernel (secrets.redact) before it is sent.
-    """
-    return result
 
 
 def status_line(message: Any, tools: Mapping[str, Any]) -> str:
@@ -123,12 +119,22 @@ def results_markdown(results: list[dict[str, Any]]) -> str:
     fenced so nothing in it is read as markup, and its pictures."""
     lines = []
     for result in results:
-        if isinstance(result["content"], list):
+        content = result["content"]
+        if isinstance(content, list) and not _one_line(content):
             lines.append(_blocks_markdown(result))
             continue
+        if isinstance(content, list):  # one line of text blocks (an MCP tool's answer): shown as a value is
+            content = " ".join(block["text"] for block in content)
         mark = "⚠ error" if result.get("is_error") else "result"
-        lines.append(f"> ↳ {mark}: {code(shorten(result['content'], RESULT_PREVIEW))}")
+        lines.append(f"> ↳ {mark}: {code(shorten(content, RESULT_PREVIEW))}")
     return "\n>\n".join(lines)
+
+
+def _one_line(content: list[dict[str, Any]]) -> bool:
+    """Content blocks that are a short line of text, shown on one line like a function's value."""
+    texts = [block.get("text") for block in content]
+    return all(isinstance(t, str) for t in texts) and "\n" not in "".join(texts).strip() \
+        and len("".join(texts)) <= RESULT_PREVIEW
 
 
 def _blocks_markdown(result: dict[str, Any]) -> str:
@@ -156,6 +162,15 @@ def results_text(results: list[dict[str, Any]]) -> str:
         if pictures:
             lines.append(f"[{pictures} figure{'s' if pictures > 1 else ''} sent to Claude]")
     return "\n".join(lines)
+
+
+def _content(value: Any) -> Any:
+    """A tool's return value as tool_result content: content blocks as they are (an MCP tool's text
+    and images, converted by the SDK), anything else as text."""
+    if isinstance(value, list) and value and all(isinstance(block, dict) and block.get("type") in _BLOCKS
+                                                 for block in value):
+        return value
+    return _as_text(value)
 
 
 def _as_text(value: Any) -> str:

@@ -1,9 +1,10 @@
 """How full a chat's context window is: the footer's note, and the check before a prompt is sent.
 
-A model's window is what its server reports (`max_input_tokens` from `models.retrieve`), else the model
-table's; a model the table does not know gets no check (the API decides). How much of the window a chat
-already takes is measured, not guessed: the API counted it in the last answer's usage. Only the new
-prompt is estimated, and a request that comes close is counted exactly with `count_tokens` first.
+A model's window is what its server reports (`max_input_tokens` from `models.retrieve`), else (as on a
+provider without the models endpoint) the model table's; a model the table does not know gets no check
+(the API decides). How much of the window a chat already takes is measured, not guessed: the API counted
+it in the last answer's usage. Only the new prompt is estimated, and a request that comes close is counted
+exactly with `count_tokens` first.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from .errors import WINDOW_WAYS, BadInput
 from .models import rules_for
+from .providers import LACKS, provider_of
 
 # The footer shows the window's fullness from here on: below it, it is noise.
 SHOWN_FROM = 0.5
@@ -45,6 +47,8 @@ def _look_up(client: Any, model: str) -> int | None:
     rules = rules_for(model)
     if rules is None:
         return None
+    if "models" in LACKS.get(provider_of(client), ()):
+        return rules.context_window
     try:
         reported = client.with_options(timeout=5.0, max_retries=0).models.retrieve(model).max_input_tokens
     except Exception:  # noqa: BLE001 - a server without the models endpoint still has the table's window

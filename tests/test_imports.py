@@ -80,7 +80,7 @@ def test_every_module_imports_first_in_a_fresh_interpreter():
 
 
 # Imported only when the user's own object is one of theirs (a DataFrame, an array), or for type checkers.
-OPTIONAL = {"numpy", "pandas", "typing_extensions"}
+OPTIONAL = {"numpy", "pandas", "typing_extensions", "mcp"}  # mcp: the `mcp` extra, for --mcp
 DISTRIBUTION = {"IPython": "ipython"}
 
 

@@ -496,3 +496,28 @@ def test_claude_runs_code_with_yes_errors_figures_history_and_no_stdin(executed)
     unasked = cell(nb, "How many words are in this question?")
     assert "Nothing ran: this frontend cannot ask for approval" in text(unasked)
     assert "The code was not run" in answer(unasked) and "7 words; the longest" not in answer(unasked)
+
+
+def test_mcp_and_providers_by_hand_with_mcp_and_through_vertex(executed):
+    nb = executed("12_mcp_and_providers.ipynb")
+    by_hand = text(cell(nb, "async_mcp_tool(tool, session)"))
+    assert "tide_height: The water height at Ravensport harbour" in by_hand
+    assert re.search(r"tide_height\(\{'hour': \d+\}\) -> \[\{'type': 'text', 'text': '[\d.]+ m at \d\d:00'\}\]",
+                     by_hand)
+    assert "The `tide_height` tool returned" in by_hand
+    configured = text(cell(nb, "%config ClaudeMagics.mcp_servers"))
+    assert "| `tides` |" in configured and "not started" in configured
+    asked = claude_cells(nb)[0]
+    assert "Starting MCP server 'tides': " in text(asked) and "tide_server.py" in text(asked)
+    assert "🔧 `tide_height(" in answer(asked) and re.search(r"result: `[\d.]+ m at \d\d:00`", answer(asked))
+    status = text(exactly(nb, "%claude mcp"))  # after the cell started it
+    assert "| running |" in status and "tide_height, high_tides" in status
+    direct = text(cell(nb, "vertex.messages.create"))
+    assert ("/v1/projects/tutorial/locations/us-east5/publishers/anthropic/models/claude-sonnet-5-5@20260101"
+            ":rawPredict") in direct
+    assert "body: ['anthropic_version', 'max_tokens', 'messages']" in direct
+    paths = [text(c) for c in code_cells(nb) if c.source.startswith('print(sim.requests[-1]["path"])')]
+    assert paths[0].strip().endswith("/models/claude-sonnet-5-5:streamRawPredict")
+    assert paths[1].strip().endswith("/models/count-tokens:rawPredict")
+    assert error(exactly(nb, "%claude models")).startswith(
+        "Google Vertex AI does not offer the models endpoint (provider = 'vertex')")

@@ -806,3 +806,29 @@ def test_a_tool_use_not_answered_by_a_tool_result_in_the_next_message_is_refused
     answered = [*unanswered[:2], {"role": "user", "content": [
         {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "1"}]}]}]
     assert client.messages.create(model=MODEL, max_tokens=100, messages=answered).stop_reason == "end_turn"
+
+
+def test_vertex_and_bedrock_routes_refuse_what_their_platforms_refuse():
+    """The model goes in the path and the version in the body; the SDK's clients never send otherwise."""
+    import httpx
+
+    from claude_magic.simulator import Simulator
+
+    body = {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    vertex = "/v1/projects/p/locations/r/publishers/anthropic/models/claude-sonnet-5-5:rawPredict"
+    with Simulator() as sim:
+        def post(path, payload):
+            return httpx.post(sim.url + path, json=payload, headers={"authorization": "Bearer t"})
+
+        answer = post(vertex, {**body, "anthropic_version": "vertex-2023-10-16"})
+        assert answer.status_code == 200 and answer.json()["model"] == "claude-sonnet-5-5"
+        refused = post(vertex, {**body, "model": "claude-sonnet-5-5", "anthropic_version": "2026-10-21"})
+        assert refused.status_code == 400 and "model" in refused.json()["error"]["message"]
+        refused = post(vertex, body)
+        assert refused.json()["error"]["message"] == "anthropic_version: Field required"
+        bedrock = post("/model/anthropic.claude-sonnet-5-5-v1:0/invoke", {**body, "stream": True,
+                                                                         "anthropic_version": "bedrock-2023-05-31"})
+        assert bedrock.status_code == 400 and bedrock.headers["x-amzn-errortype"] == "ValidationException"
+        assert bedrock.json() == {"message": "stream: Extra inputs are not permitted"}
+        unsigned = httpx.post(sim.url + "/model/anthropic.claude-sonnet-5-5-v1:0/invoke", json=body)
+        assert unsigned.status_code == 401

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import batches, documents, rules, structured, web
+from . import batches, documents, platforms, rules, structured, web
 from .answers import MODELS, blocks_of, count_tokens
 from .cache import MAX_BREAKPOINTS, PromptCache, breakpoints
 from .ratelimits import RateLimits, retry_after
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 # Credentials are never recorded: the request log is for tests and tutorials to show.
-_SECRET_HEADERS = ("x-api-key", "authorization")
+_SECRET_HEADERS = ("x-api-key", "authorization", "api-key", "x-amz-security-token")
 # Replies that ignore what was asked, so even an invalid request gets them.
 _UNCONDITIONAL = ("http_error", "sse")
 # Events before the first delta: a fault "after 0 deltas" still lets the stream open like a real one.
@@ -208,6 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         self._replying = False
         self._limit_headers: dict[str, str] = {}
+        self._platform: str | None = None  # "vertex" or "bedrock" on their routes
         self._request_id = f"req_sim_{uuid.uuid4().hex[:24]}"
         raw = self._raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         try:
@@ -226,8 +227,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, path: str, body: Any) -> None:
         batch = _BATCH.fullmatch(path)
+        call = platforms.route(self.command, path, body)
         if not any(self.headers.get(name) for name in _SECRET_HEADERS):
             self._error(401, "authentication_error", "x-api-key header is required")
+        elif call is not None:
+            self._platform = call.platform
+            self._platform_call(call)
         elif (self.command, path) == ("POST", "/v1/messages"):
             self._messages(body)
         elif (self.command, path) == ("POST", "/v1/messages/batches"):
@@ -257,6 +262,19 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(404, "not_found_error", "Not Found")
 
+    def _platform_call(self, call: platforms.Call) -> None:
+        """A Vertex or Bedrock route: the same Messages request, with the model from the path."""
+        if call.problem:
+            self._error(*call.problem)
+        elif call.counting:
+            problem = _problem(call.body, call.version, needs_max_tokens=False) or self._content_problem(call.body)
+            if problem:
+                self._error(*problem)
+            else:
+                self._json(200, {"input_tokens": count_tokens(call.body)})
+        else:
+            self._messages(call.body, call.version)
+
     def _version(self) -> str | None:
         return self.headers.get("anthropic-version")
 
@@ -277,8 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(200, self.server.simulator.files.add(*part))
 
-    def _messages(self, body: Any) -> None:
-        problem = (_problem(body, self._version(), needs_max_tokens=True) or self._content_problem(body)
+    def _messages(self, body: Any, version: str | None = None) -> None:
+        problem = (_problem(body, version or self._version(), needs_max_tokens=True) or self._content_problem(body)
                    or too_long(body, self.server.simulator.context_window))
         rate = self.server.simulator._limits
         if problem is None and rate:
@@ -377,9 +395,9 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 else:
                     if fault == "error_event":
-                        self._write(sse({"type": "error", "error": reply.error}))
+                        self._write(self._framed(sse({"type": "error", "error": reply.error})))
                     break
-            self._write(event)
+            self._write(self._framed(event))
             if name == "content_block_delta":
                 sent += 1
                 if pace:
@@ -402,17 +420,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._open_stream(chunked=True)
         # Split after each blank line only to pace event by event; the bytes sent are the file's.
         for event in filter(None, re.split(rb"(?<=\n\n)", raw)):
-            self._write(event)
+            self._write(self._framed(event))
             if pace:
                 self._flush()
                 self._wait(1 / pace)
         self._close_stream()
 
+    def _framed(self, event: bytes) -> bytes:
+        """An event as this route streams it: server-sent events, or Bedrock's event-stream frames."""
+        return platforms.frame(event) if self._platform == "bedrock" else event
+
     def _open_stream(self, *, chunked: bool) -> None:
         self._chunked = chunked
         self._pending = bytearray()
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        bedrock = self._platform == "bedrock"
+        self.send_header("content-type", platforms.EVENT_STREAM if bedrock else "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
         self.send_header("request-id", self._request_id)
         for name, value in self._limit_headers.items():
@@ -465,6 +488,9 @@ class _Handler(BaseHTTPRequestHandler):
             "error": {"type": error_type, "message": message},
             "request_id": self._request_id,
         }
+        if self._platform == "bedrock":
+            error, named = platforms.bedrock_error(error_type, message)
+            headers = {**(headers or {}), **named}
         self._json(status, error, headers)
 
 
