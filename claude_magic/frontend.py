@@ -39,10 +39,8 @@ class Frontend:
     def open(self) -> None:
         if getattr(self.shell, "kernel", None) is None:  # terminal IPython: there is no page to ask
             return
-        try:
-            from comm import create_comm
-        except ImportError:  # ipykernel brings `comm`; a kernel without it has no comms either
-            return
+        from comm import create_comm  # a required dependency; imported here to keep `import claude_magic` cheap
+
         self.comm = create_comm(target_name=TARGET, data={"protocol": PROTOCOL})
         self.comm.on_msg(self._received)
         self.comm.on_close(self._closed)

@@ -539,11 +539,11 @@ _OBJECTS: dict[str, Callable[[Any], Any]] = {"tools": list, "file": lambda value
 
 # The cell options each line command reads; any other one given is refused rather than ignored.
 _ASKING = ("model", "max_tokens", "system", "effort", "new", "chat", "no_history", "out", "tools", "thinking",
-           "events", "context", "replay", "fresh", "cells", "code", "file", "cite", "web", "schema")
+           "events", "context", "replay", "fresh", "cells", "code", "file", "cite", "web", "schema", "mcp")
 USES: dict[str, tuple[str, ...]] = {
-    "history": ("chat",), "reset": ("chat",), "undo": ("chat",), "chats": (), "models": (), "usage": (),
+    "history": ("chat",), "reset": ("chat",), "undo": ("chat",), "chats": (), "models": (), "mcp": (), "usage": (),
     "explain": _ASKING, "fix": _ASKING,
-    "tokens": ("chat", "model", "system", "effort", "tools", "thinking", "web", "schema", "code"),
+    "tokens": ("chat", "model", "system", "effort", "tools", "thinking", "web", "schema", "code", "mcp"),
     "save": ("chat",), "load": ("chat",), "export": ("chat",),
     "compact": ("chat", "model", "max_tokens", "system", "effort", "thinking", "events"),
 }

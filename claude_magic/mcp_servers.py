@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import BadInput, Stopped
-from .request_summary import preview
+from .escape import code, shorten
 from .tables import Rendered, markdown_table
 
 INSTALL = "`--mcp` needs the `mcp` package: `pip install 'claude-magic[mcp]'`, then restart the kernel."
@@ -357,7 +357,7 @@ class Status(Rendered):
         if not self.rows:
             return ("No MCP servers are configured: set `%config ClaudeMagics.mcp_servers = {'name': {'command': …, "
                     "'args': […]}}` (or `{'url': …}`), then ask with `%%claude --mcp name`.")
-        rows = [[f"`{preview(name)}`", preview(what, 120), preview(state, 120), preview(tools, 400)]
+        rows = [[code(shorten(name, 80)), shorten(what, 120), shorten(state, 120), shorten(tools, 400)]
                 for name, what, state, tools in self.rows]
         return markdown_table(["server", "runs", "state", "tools"], rows)
 

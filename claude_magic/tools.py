@@ -115,26 +115,17 @@ def status_line(message: Any, tools: Mapping[str, Any]) -> str:
 
 
 def results_markdown(results: list[dict[str, Any]]) -> str:
-    """The results under the calls: a function's value on one line; a run's output whole (as Claude got it),
-    fenced so nothing in it is read as markup, and its pictures."""
+    """The results under the calls: a function's value on one line; content blocks (a run's output, an MCP
+    tool's answer) whole, as Claude got them, fenced so nothing in them is read as markup, and their pictures."""
     lines = []
     for result in results:
         content = result["content"]
-        if isinstance(content, list) and not _one_line(content):
+        if isinstance(content, list):  # content blocks (a run's output, an MCP tool's text and images)
             lines.append(_blocks_markdown(result))
             continue
-        if isinstance(content, list):  # one line of text blocks (an MCP tool's answer): shown as a value is
-            content = " ".join(block["text"] for block in content)
         mark = "⚠ error" if result.get("is_error") else "result"
         lines.append(f"> ↳ {mark}: {code(shorten(content, RESULT_PREVIEW))}")
     return "\n>\n".join(lines)
-
-
-def _one_line(content: list[dict[str, Any]]) -> bool:
-    """Content blocks that are a short line of text, shown on one line like a function's value."""
-    texts = [block.get("text") for block in content]
-    return all(isinstance(t, str) for t in texts) and "\n" not in "".join(texts).strip() \
-        and len("".join(texts)) <= RESULT_PREVIEW
 
 
 def _blocks_markdown(result: dict[str, Any]) -> str:

@@ -83,7 +83,7 @@ def test_a_server_starts_on_first_use_and_its_tools_run_in_the_tool_loop(servers
     assert result_turn["type"] == "tool_result" and result_turn["content"] == [{"type": "text", "text": "5"}]
     assert "add 2 3" in " ".join(log_lines(log))
     shown = final_markdown(captured)
-    assert shown.index('🔧 `add({"a": 2, "b": 3})`') < shown.index("result: `5`") < shown.index("It is 5.")
+    assert shown.index('🔧 `add({"a": 2, "b": 3})`') < shown.index("↳ output:\n\n```\n5\n```") < shown.index("It is 5.")
 
     # An image result goes back as an image block; an MCP error as an is_error result.
     nb.sim.queue(Reply.tool_use("picture", {}), Reply.text("A pixel."),
@@ -94,7 +94,7 @@ def test_a_server_starts_on_first_use_and_its_tools_run_in_the_tool_loop(servers
     _, captured = nb.run("%%claude --mcp lab\nFail.")
     failed = nb.requests[-1]["body"]["messages"][-1]["content"][0]
     assert failed["is_error"] is True and "failed on purpose: <b>no</b>" in failed["content"][0]["text"]
-    assert "⚠ error: `Error executing tool fail: failed on purpose: <b>no</b>`" in final_markdown(captured)
+    assert "↳ ⚠ error:\n\n```\nError executing tool fail: failed on purpose: <b>no</b>\n```" in final_markdown(captured)
     assert len(pids(log)) == 1  # one process, kept up across cells
 
     # Names that collide across servers are prefixed with each server's name.
@@ -217,7 +217,7 @@ def test_a_server_that_does_not_answer_initialize_is_one_line(nb):
     assert "Traceback" not in error_text(captured)
     assert nb.requests == []
     _, captured = nb.run("%claude mcp")
-    assert "failed (no answer to `initialize` within 1 s)" in captured.outputs[-1].data["text/markdown"]
+    assert "failed (no answer to \\`initialize\\` within 1 s)" in captured.outputs[-1].data["text/markdown"]
 
 
 def test_without_the_mcp_package_mcp_says_how_to_install_it(nb, monkeypatch):

@@ -509,7 +509,7 @@ def test_mcp_and_providers_by_hand_with_mcp_and_through_vertex(executed):
     assert "| `tides` |" in configured and "not started" in configured
     asked = claude_cells(nb)[0]
     assert "Starting MCP server 'tides': " in text(asked) and "tide_server.py" in text(asked)
-    assert "🔧 `tide_height(" in answer(asked) and re.search(r"result: `[\d.]+ m at \d\d:00`", answer(asked))
+    assert "🔧 `tide_height(" in answer(asked) and re.search(r"↳ output:\n\n```\n[\d.]+ m at \d\d:00\n```", answer(asked))
     status = text(exactly(nb, "%claude mcp"))  # after the cell started it
     assert "| running |" in status and "tide_height, high_tides" in status
     direct = text(cell(nb, "vertex.messages.create"))

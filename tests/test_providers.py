@@ -188,12 +188,13 @@ def test_a_bedrock_client_without_botocore_is_refused_in_one_line(nb, monkeypatc
         claude_magic.use_client(client)
 
 
-def test_bedrock_map_asks_each_item_through_invoke(bedrock_env):
+def test_bedrock_map_asks_each_item_through_its_streaming_route(bedrock_env):
     nb = bedrock_env
     nb.shell.user_ns["xs"] = ["tide", "moon"]
     nb.sim.queue(Reply.text("one"), Reply.text("two"))
     result, captured = nb.run("%%claude --map xs --out said -m anthropic.claude-haiku-4-5-v1:0\nSay {item}")
     assert result.error_in_exec is None, error_text(captured)
     paths = [r["path"] for r in nb.sim.requests]
-    assert paths == ["/model/anthropic.claude-haiku-4-5-v1:0/invoke"] * 2
+    # --map streams each item (its rate-limit headers come at once): Bedrock's streaming route.
+    assert paths == ["/model/anthropic.claude-haiku-4-5-v1:0/invoke-with-response-stream"] * 2
     assert sorted(map(str, nb.ns["said"])) == ["one", "two"], nb.ns["said"]
