@@ -471,7 +471,7 @@ def notebooks(bench: Bench, sizes: Sizes) -> list[Row]:
 COUNT_IOPUB = """\
 import time
 import claude_magic
-from claude_magic.markdown import markdown_of
+from claude_magic.view.markdown import markdown_of
 %load_ext claude_magic
 claude_magic.client()  # imports the SDK: the first cell would, and its CPU time is not the streaming's
 %config ClaudeMagics.update_interval = {interval}

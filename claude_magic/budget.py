@@ -25,7 +25,7 @@ from typing import Any
 from .costs import PRICES, message_cost
 from .failures import ClaudeMagicError
 from .models import WEB_SEARCH_USD, rules_for
-from .tables import Rendered
+from .view.tables import Rendered
 
 # What the API adds to a request that its JSON does not show: the tool-use system prompt (a few hundred
 # tokens), and per web search the results it reads (pages of text).

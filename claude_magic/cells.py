@@ -21,9 +21,9 @@ from typing import Any
 
 import IPython
 
-from .codeblocks import cell_blocks, cell_code, fenced
 from .errors import BadInput, ClaudeMagicError, Stopped
 from .showing import as_text
+from .view.codeblocks import cell_blocks, cell_code, fenced
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _PARSED_CELL = re.compile(r'File "<ipython-input-([0-9]+)-[0-9a-f]+>"')  # the name IPython parses a cell under

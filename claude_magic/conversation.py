@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .chat_rules import check_asked, check_count, check_messages, check_model, check_name
-from .citations import as_params
-from .escape import code
-from .request_summary import preview
 from .secrets import redact_content
-from .tables import Rendered, markdown_table
+from .view.citations import as_params
+from .view.escape import code
+from .view.request_summary import preview
+from .view.tables import Rendered, markdown_table
 
 DEFAULT_CHAT = "default"
 # Blocks that take no cache mark, and that only the model that wrote them may be sent back.

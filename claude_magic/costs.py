@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .escape import code
 from .models import WEB_SEARCH_USD, prices, table_name
-from .tables import Rendered, markdown_table
+from .view.escape import code
+from .view.tables import Rendered, markdown_table
 
 # USD per million tokens, from the model table (models.py, with its source and date).
 PRICES: dict[str, dict[str, float]] = prices()

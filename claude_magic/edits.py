@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cells import CellRecord, asks_claude
-from .codeblocks import fenced
+from .view.codeblocks import fenced
 
 EDIT_TOOL = "propose_cell_edit"
 # A proposal longer than this is no cell edit: Claude is told so instead of the page getting megabytes.
@@ -148,7 +148,7 @@ class Edits:
 
     def deliver(self, proposals: list[Proposal], frontend: Any, shell: Any) -> None:
         """Show each proposal: on its cell through the extension, else as a diff and a new cell below."""
-        from .answer_view import display_markdown
+        from .view.answer_view import display_markdown
 
         if not proposals:
             return

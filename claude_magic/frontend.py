@@ -39,7 +39,9 @@ class Frontend:
     def open(self) -> None:
         if getattr(self.shell, "kernel", None) is None:  # terminal IPython: there is no page to ask
             return
-        from comm import create_comm  # a required dependency; imported here to keep `import claude_magic` cheap
+        from comm import (
+            create_comm,  # a required dependency; imported here to keep `import claude_magic` cheap
+        )
 
         self.comm = create_comm(target_name=TARGET, data={"protocol": PROTOCOL})
         self.comm.on_msg(self._received)
@@ -116,10 +118,10 @@ def answer_click(magics: Any, kind: str, cell_id: str) -> None:
     proposed edit of the failed cell (not a new cell). What goes wrong is told in the answer's place.
     """
     from .cells import failure_prompt
-    from .codeblocks import cell_code
     from .edits import Proposal
     from .magic import EXPLAIN, FIX
-    from .markdown import markdown_of
+    from .view.codeblocks import cell_code
+    from .view.markdown import markdown_of
 
     try:
         run = magics.cells.failure_of(cell_id, kind)

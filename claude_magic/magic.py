@@ -16,7 +16,6 @@ from IPython.display import display
 from traitlets import Bool, Dict, Enum, Float, Integer, TraitError, Unicode, Union, observe, validate
 
 from . import persistence
-from .answer_view import MODES, pick_mode
 from .cells import CellRecord, cell_count, failure_prompt
 from .compaction import KEEP, compact
 from .connection import BACKENDS, load_sdk
@@ -24,7 +23,6 @@ from .context import Limits, blocks_for
 from .conversation import DEFAULT_CHAT
 from .edits import EDIT_TOOL, Edits, proposals_of
 from .errors import BadInput
-from .escape import code
 from .failures import BadKeyword
 from .fitting import fit
 from .mapping import Mapper
@@ -37,8 +35,10 @@ from .run_tool import RunTool
 from .secrets import redact
 from .session import Options, Session
 from .sources import apply as apply_sources
-from .tables import Table
 from .tools import tools_from
+from .view.answer_view import MODES, pick_mode
+from .view.escape import code
+from .view.tables import Table
 from .web import MAX_USES
 
 # Line commands that parse their own options (`save --all`, `compact --keep N`) from the rest of the line.

@@ -21,24 +21,24 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from .answer_view import display_markdown
 from .budget import OverBudget
-from .codeblocks import fenced
 from .conversation import user_turn
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
-from .escape import code, text
 from .failures import Failed, retryable, status_of
 from .pacing import CEILING, Pacer
-from .progress import Progress
 from .providers import check
 from .replay import request_key
-from .request_summary import preview
 from .retry import RetryPolicy, retry_after
 from .secrets import note as secrets_note
 from .session import countable
 from .stores import Store
 from .structured import parse_each, records
-from .tables import markdown_table
+from .view.answer_view import display_markdown
+from .view.codeblocks import fenced
+from .view.escape import code, text
+from .view.progress import Progress
+from .view.request_summary import preview
+from .view.tables import markdown_table
 
 # The Message Batches API's limits for one batch; a larger input is split into several batches.
 MAX_BATCH_REQUESTS = 100_000

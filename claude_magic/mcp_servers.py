@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import BadInput, Stopped
-from .escape import code, shorten
-from .tables import Rendered, markdown_table
+from .view.escape import code, shorten
+from .view.tables import Rendered, markdown_table
 
 INSTALL = "`--mcp` needs the `mcp` package: `pip install 'claude-magic[mcp]'`, then restart the kernel."
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")

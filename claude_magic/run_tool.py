@@ -12,8 +12,8 @@ from typing import Any
 
 from . import approval, running
 from .cells import offer_cell
-from .codeblocks import cell_code, fenced
 from .tools import Result
+from .view.codeblocks import cell_code, fenced
 
 NAME = "run_python"
 DEFINITION = {

@@ -22,7 +22,7 @@ from typing import Any
 from IPython.utils.capture import capture_output
 
 from .cells import _ANSI, cut, error_text
-from .throttle import Throttle
+from .view.throttle import Throttle
 
 IMAGE_TYPES = ("image/png", "image/jpeg")
 # More pictures than this from one run are left out (and Claude is told): each costs input tokens.

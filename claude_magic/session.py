@@ -11,32 +11,32 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .answer_view import AnswerView, display_markdown, pick_mode
 from .budget import Budget, Hold, OverBudget
 from .cells import offer_cell
-from .citations import Presenter, present
 from .compaction import KEEP, compact, is_scratch
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
 from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
-from .escape import text
 from .failures import When, retryable, when
 from .files import Loaded, Uploads
-from .footer import footer
-from .markdown import markdown_of
 from .persistence import autosave
 from .prompt import with_code_instruction
 from .providers import check
 from .replay import ReplayStore
-from .request_summary import sent_summary
 from .retry import RetryPolicy
 from .secrets import note as secrets_note
 from .secrets import redact_content
 from .sources import extend
 from .structured import Schema, deliver, forget
-from .timeline import RAW_EVENTS, event_record, timeline
 from .tools import definitions, results_markdown, results_text, run_calls, status_line
+from .view.answer_view import AnswerView, display_markdown, pick_mode
+from .view.citations import Presenter, present
+from .view.escape import text
+from .view.footer import footer
+from .view.markdown import markdown_of
+from .view.request_summary import sent_summary
+from .view.timeline import RAW_EVENTS, event_record, timeline
 from .web import footer_note, joined
 from .window import Windows, fullness, overflow, refusal
 

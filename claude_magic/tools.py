@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .codeblocks import fenced
 from .errors import BadInput
-from .escape import code, shorten
+from .view.codeblocks import fenced
+from .view.escape import code, shorten
 
 RESULT_PREVIEW = 200
 # The content blocks a tool_result takes.

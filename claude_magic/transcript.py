@@ -12,9 +12,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from .conversation import Chat, Exchange
-from .markdown import markdown_of
 from .rerun import cells_for
 from .tools import results_markdown
+from .view.markdown import markdown_of
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 

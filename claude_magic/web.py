@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import BadInput
-from .escape import code, link, text
+from .view.escape import code, link, text
 
 # The newest web search tool version the installed SDK types know (WebSearchTool20260318Param).
 WEB_SEARCH = "web_search_20260318"

@@ -5,8 +5,8 @@ from answers import message, shaped
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from claude_magic.answer_view import PLAIN, AnswerView, _WidgetSurface, pick_mode
-from claude_magic.markdown import markdown_of
+from claude_magic.view.answer_view import PLAIN, AnswerView, _WidgetSurface, pick_mode
+from claude_magic.view.markdown import markdown_of
 
 
 def test_mode_is_picked_from_where_the_shell_runs():

@@ -1,7 +1,7 @@
 from answers import message
 
-from claude_magic.blocks import Cutter, finished_end
-from claude_magic.markdown import markdown_of
+from claude_magic.view.blocks import Cutter, finished_end
+from claude_magic.view.markdown import markdown_of
 
 # A heading, a list whose items are apart (one continued after a blank line), a table, a code fence
 # holding blank lines, and a paragraph still being written.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from anthropic.types import Message
 
-from claude_magic.citations import present
-from claude_magic.markdown import markdown_of
+from claude_magic.view.citations import present
+from claude_magic.view.markdown import markdown_of
 
 
 def message(*content):

@@ -1,6 +1,6 @@
 import pytest
 
-from claude_magic.codeblocks import CodeBlock, cell_code, code_blocks, fenced
+from claude_magic.view.codeblocks import CodeBlock, cell_code, code_blocks, fenced
 
 
 def test_blocks_with_backticks_and_tildes_and_their_languages():

@@ -13,8 +13,8 @@ import mistune
 import pytest
 from conftest import error_text, final_markdown
 
-from claude_magic.escape import Markdown, code, link, shorten, text
 from claude_magic.simulator import Reply
+from claude_magic.view.escape import Markdown, code, link, shorten, text
 
 IMG = '<img src="x" onerror="window.__pwned=1">'
 HOSTILE = [
@@ -221,7 +221,7 @@ def test_a_hostile_model_name_in_the_status_and_footer_is_text(nb):
 
 
 def test_every_table_cell_is_text_unless_made_safe_here():
-    from claude_magic.tables import Table
+    from claude_magic.view.tables import Table
 
     table = Table(["model", "name"], [(code(IMG), IMG), ("a|b", Markdown("`x|y`"))])._repr_markdown_()
     assert_inert(table)

@@ -6,11 +6,11 @@ import mistune
 import pytest
 from conftest import error_text, final_markdown
 
-from claude_magic.blocks import finished_end
-from claude_magic.codeblocks import CodeBlock, code_blocks
-from claude_magic.fences import CLOSE, INSIDE, OPEN, OUTSIDE, Fence, Fences, opening, unclosed
-from claude_magic.markdown import close_fences
 from claude_magic.simulator import Reply
+from claude_magic.view.blocks import finished_end
+from claude_magic.view.codeblocks import CodeBlock, code_blocks
+from claude_magic.view.fences import CLOSE, INSIDE, OPEN, OUTSIDE, Fence, Fences, opening, unclosed
+from claude_magic.view.markdown import close_fences
 
 
 def states(text: str) -> list[str]:

@@ -1,6 +1,6 @@
 from answers import message
 
-from claude_magic.footer import footer
+from claude_magic.view.footer import footer
 
 
 def test_footer_is_one_compact_line():

@@ -1,6 +1,6 @@
 from answers import message
 
-from claude_magic.markdown import close_fences, markdown_of
+from claude_magic.view.markdown import close_fences, markdown_of
 
 
 def test_markdown_shows_every_block_in_order():

@@ -209,7 +209,7 @@ def test_the_one_line_error_keeps_the_sdk_exception_for_tb(nb):
 
 
 def test_a_bug_of_ours_is_not_dressed_as_an_api_error(nb, monkeypatch):
-    from claude_magic import answer_view
+    from claude_magic.view import answer_view
 
     def broken(self, event, snapshot):
         raise KeyError("oops")
@@ -296,7 +296,7 @@ def test_the_api_key_never_shows(nb, monkeypatch, tmp_path):
 
 
 def test_a_broken_display_never_loses_the_answer(nb, monkeypatch):
-    from claude_magic import answer_view as render
+    from claude_magic.view import answer_view as render
 
     def broken(self, data):
         raise RuntimeError("frontend exploded")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from conftest import final_markdown
 from IPython.core.formatters import format_display_data
 
-from claude_magic.escape import Markdown
 from claude_magic.simulator import Reply
-from claude_magic.tables import Table, cell, markdown_table
+from claude_magic.view.escape import Markdown
+from claude_magic.view.tables import Table, cell, markdown_table
 
 
 def test_a_cell_is_one_line_and_a_pipe_cannot_split_the_row():

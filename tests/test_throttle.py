@@ -1,4 +1,4 @@
-from claude_magic.throttle import Throttle
+from claude_magic.view.throttle import Throttle
 
 
 def test_throttle_lets_the_first_through_then_one_per_interval():

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+from ..web import found, searching
 from .codeblocks import fenced
 from .escape import link, shorten, text
-from .web import found, searching
 
 QUOTE_CHARS = 160
 
