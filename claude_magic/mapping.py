@@ -28,9 +28,9 @@ from .failures import Failed, retryable, status_of
 from .pacing import CEILING, Pacer
 from .providers import check
 from .replay import request_key
+from .request import build, countable
 from .retry import RetryPolicy, retry_after
 from .secrets import note as secrets_note
-from .session import countable
 from .stores import Store
 from .structured import parse_each, records
 from .view.answer_view import display_markdown
@@ -90,7 +90,8 @@ class Mapper:
         if not fields:
             raise BadInput(f"--map {name}: it is empty.")
         prompts = [fill(template, f) if fill is not None else template for f in fields]
-        requests = [options.request([user_turn(prompt, options.context, options.redacted)]) for prompt in prompts]
+        requests = [build(options, [], [user_turn(prompt, options.context, options.redacted)], marks=False)
+                    for prompt in prompts]
         redacted = secrets_note(options.redacted)
         if redacted:
             print(redacted)

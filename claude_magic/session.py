@@ -15,21 +15,20 @@ from .budget import Budget, Hold, OverBudget
 from .cells import offer_cell
 from .compaction import KEEP, compact, is_scratch
 from .connection import SIMULATOR_NOTICE, Connection, has_credentials
-from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, mark_for_cache, user_turn
+from .conversation import DEFAULT_CHAT, Conversations, Exchange, assistant_turn, user_turn
 from .costs import Ledger
 from .errors import BadInput, ClaudeMagicError, EndedEarly, Stopped, explain
 from .failures import When, retryable, when
 from .files import Loaded, Uploads
 from .persistence import autosave
-from .prompt import with_code_instruction
 from .providers import check
 from .replay import ReplayStore
+from .request import build, countable
 from .retry import RetryPolicy
 from .secrets import note as secrets_note
 from .secrets import redact_content
-from .sources import extend
 from .structured import Schema, deliver, forget
-from .tools import definitions, results_markdown, results_text, run_calls, status_line
+from .tools import results_markdown, results_text, run_calls, status_line
 from .view.answer_view import AnswerView, display_markdown, pick_mode
 from .view.citations import Presenter, present
 from .view.escape import text
@@ -39,8 +38,6 @@ from .view.request_summary import sent_summary
 from .view.timeline import RAW_EVENTS, event_record, timeline
 from .web import footer_note, joined
 from .window import Windows, fullness, overflow, refusal
-
-_COUNTED = ("model", "messages", "system", "tools", "thinking", "output_config", "extra_headers")
 
 
 @dataclass
@@ -68,24 +65,6 @@ class Options:
     asked: dict[str, Any] = field(default_factory=dict)  # what an export needs to ask it again (rerun.py)
     run: Any = None  # --run: the cell's run_tool.RunTool (also among `tools`), which offers what ran at the end
     redacted: set[str] = field(default_factory=set)  # credentials blanked out of what was sent (secrets.py)
-
-    def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages}
-        system = with_code_instruction(self.system) if self.code else self.system
-        if system:
-            request["system"] = system
-        if self.effort:
-            request["output_config"] = {"effort": self.effort}
-        if self.tools:
-            request["tools"] = definitions(self.tools)
-        if self.thinking:
-            request["thinking"] = self.thinking
-        return extend(request, self)
-
-
-def countable(request: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a Messages request that count_tokens takes."""
-    return {key: value for key, value in request.items() if key in _COUNTED}
 
 
 class _Run:
@@ -237,19 +216,21 @@ class Session:
         if options.web:
             check(client, "web")
         earlier = self._fit(client, chat, options, cell_id, earlier, turns)
+        request = build(options, earlier, turns)
         if not (options.replay and not options.fresh):  # a replayed answer costs nothing: only a real ask is held
-            self.hold(self._request(options, earlier, turns), client).release()  # refused in one line, before any view
+            self.hold(request, client).release()  # refused in one line, before any view
         mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
         view = Presenter(AnswerView(mode, f"⏳ Asking {text(options.model)}…", interval=self.settings.update_interval,
                                     clock=self.clock), structured=options.schema is not None)
         run = _Run(self.clock, options.events)
         try:
             while True:
-                message = self._answer(client, self._request(options, earlier, turns), options, view, run)
+                message = self._answer(client, request, options, view, run)
                 run.rounds.append(message)
                 if message.stop_reason == "pause_turn" and len(run.rounds) <= self.settings.max_tool_rounds:
                     # A long server-tool turn: sent back as it is, the API goes on with it.
                     turns = joined([*turns, *filter(None, [assistant_turn(message)])])
+                    request = build(options, earlier, turns)
                     view.add_round(markdown_of(present(message)))
                     continue
                 if message.stop_reason != "tool_use" or not options.tools:
@@ -267,6 +248,7 @@ class Session:
                 results, names = redact_content(run_calls(message, options.tools))
                 options.redacted.update(names)
                 turns += [assistant_turn(message, answered=True), {"role": "user", "content": results}]
+                request = build(options, earlier, turns)
                 view.add_round(f"{asked}\n\n{results_markdown(results)}", results_text(results))
         except OverBudget:  # a later round (tool calls, pause_turn) that cannot be afforded
             self._conclude(view, run, "✗ over budget", options)
@@ -303,7 +285,7 @@ class Session:
         messages = [*earlier, *turns]
         if not messages:
             raise BadInput(f"Chat {options.chat!r} is empty: nothing would be sent but the new prompt.")
-        request = self._request(options, earlier, turns)
+        request = build(options, earlier, turns)
         check(self.client(), "count_tokens")
         counted = self._call(lambda client: client.messages.count_tokens(**countable(request)))
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
@@ -317,14 +299,14 @@ class Session:
         `auto_compact`, else BadInput before anything is paid for."""
         window = self.windows.known(client, options.model)
         history = chat.earlier(cell_id) if earlier else []
-        request = options.request([*earlier, *turns])
+        request = build(options, earlier, turns, marks=False)
         count = lambda body: client.messages.count_tokens(**countable(body)).input_tokens
         tokens = overflow(history, request, window, count)
         if tokens is not None and self.settings.auto_compact and not is_scratch(chat.name) and len(history) > KEEP:
             print(f"Chat {chat.name!r} would overflow the context window: compacting it first (auto_compact).")
             print(compact(self, options))
             earlier = chat.context_for(cell_id, options.model)
-            tokens = overflow(chat.earlier(cell_id), options.request([*earlier, *turns]), window, count)
+            tokens = overflow(chat.earlier(cell_id), build(options, earlier, turns, marks=False), window, count)
         if tokens is not None:
             raise refusal(tokens, window, options.model)
         return earlier
@@ -338,11 +320,6 @@ class Session:
         turns = [user_turn(prompt, options.context, options.redacted)] if prompt is not None else []
         _check_sendable([turns, options.system])
         return chat, earlier, turns
-
-    @staticmethod
-    def _request(options: Options, earlier: list[dict[str, Any]], turns: list[dict[str, Any]]) -> dict[str, Any]:
-        messages = [*earlier, *turns]
-        return options.request(mark_for_cache(messages, len(earlier)) if options.cache else messages)
 
     def _answer(self, client: Any, request: dict[str, Any], options: Options, view: AnswerView, run: _Run) -> Any:
         """The stored answer when replaying an unchanged request, else a freshly streamed one."""

@@ -1,4 +1,4 @@
-"""What `--file`, `--cite`, `--web` and `--schema` add to a cell: checked options, then request fields."""
+"""What `--file`, `--cite`, `--web` and `--schema` add to a cell: checked options (request.py lays them out)."""
 
 from __future__ import annotations
 
@@ -35,14 +35,3 @@ def apply(options: Any, args: Any, namespace: Mapping[str, Any], *, upload_above
     if args.web is not None:  # ask(web=True) means the flag alone
         options.web = web_tool(MAX_USES if args.web is True else args.web)
     options.schema = schema_from(args.schema, namespace) if args.schema else None
-
-
-def extend(request: dict[str, Any], options: Any) -> dict[str, Any]:
-    """`request` with the web tool, the answer's schema and the Files API beta header, as the options ask."""
-    if options.web:
-        request["tools"] = [*request.get("tools", []), options.web]
-    if options.schema is not None:
-        request["output_config"] = {**request.get("output_config", {}), "format": options.schema.output_format()}
-    if files.needs_beta(request["messages"]):
-        request["extra_headers"] = {"anthropic-beta": files.FILES_BETA}
-    return request
