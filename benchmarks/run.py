@@ -562,7 +562,7 @@ def map_throughput(bench: Bench, sizes: Sizes) -> list[Row]:
         bench.shell.user_ns["items"] = list(range(items))
         try:
             with capture_output(), timing() as took:
-                result = bench.shell.run_cell(f"%%claude --map items --out mapped --max-tokens 1024\nSay {{item}}.")
+                result = bench.shell.run_cell("%%claude --map items --out mapped --max-tokens 1024\nSay {item}.")
         finally:
             bench.remote.limits({})
         sent = len(bench.remote.bodies())
