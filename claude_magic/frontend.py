@@ -39,11 +39,12 @@ class Frontend:
     def open(self) -> None:
         if getattr(self.shell, "kernel", None) is None:  # terminal IPython: there is no page to ask
             return
-        from comm import (
-            create_comm,  # a required dependency; imported here to keep `import claude_magic` cheap
-        )
+        from comm import create_comm  # a required dependency; imported here to keep `import claude_magic` cheap
 
-        self.comm = create_comm(target_name=TARGET, data={"protocol": PROTOCOL})
+        try:
+            self.comm = create_comm(target_name=TARGET, data={"protocol": PROTOCOL})
+        except NotImplementedError:  # a kernel older than the `comm` package (ipykernel < 6.18): no comms,
+            return  # so no extension to talk to — the magic works as without it
         self.comm.on_msg(self._received)
         self.comm.on_close(self._closed)
 
