@@ -54,6 +54,9 @@ def run(client, source: str, answers: list[str] | None = None) -> tuple[dict, li
 def expression(client, source: str) -> str:
     """The text/plain repr of `source` evaluated in the kernel (a user_expression of an empty cell)."""
     reply = client.execute_interactive("", timeout=90, user_expressions={"value": source})["content"]
+    if reply["status"] == "aborted":  # ipykernel < 6.2x aborts what arrives just after a failed cell: ask again
+        time.sleep(0.5)
+        reply = client.execute_interactive("", timeout=90, user_expressions={"value": source})["content"]
     value = reply["user_expressions"]["value"]
     assert value["status"] == "ok", value
     return value["data"]["text/plain"]
