@@ -289,8 +289,9 @@ class Session:
         check(self.client(), "count_tokens")
         counted = self._call(lambda client: client.messages.count_tokens(**countable(request)))
         display_markdown(sent_summary(request, len(earlier), counted.input_tokens))
-        if secrets_note(options.redacted):
-            print(secrets_note(options.redacted))
+        redacted = secrets_note(options.redacted)
+        if redacted:
+            print(redacted)
         return counted.input_tokens
 
     def _fit(self, client: Any, chat: Any, options: Options, cell_id: str | None, earlier: list[dict[str, Any]],
