@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
-from browser_support import FRONTENDS, open_notebook
+from browser_support import FRONTENDS, open_notebook, poll
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -37,8 +38,11 @@ CELLS = [
         "    Reply.text('Done.'))"
     ),
     "%%claude --edit\nChange both.",
+    # An answer past the 50 outputs a cell shows: no renderer draws it, and the page still makes it static.
+    "import claude_magic\nfrom IPython.display import display\nfor i in range(55):\n    display(i)\n"
+    "answer = claude_magic.ask('Hello from past the fiftieth output.')",
 ]
-SETUP, NUMBERS, FAILING, A, B, EDIT, VICTIM, OTHER, QUEUE, HOSTILE = range(len(CELLS))
+SETUP, NUMBERS, FAILING, A, B, EDIT, VICTIM, OTHER, QUEUE, HOSTILE, CROWDED = range(len(CELLS))
 TIMEOUT = 30_000
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 REVISED = "# Revised by Claude (offline simulator)"
@@ -172,3 +176,21 @@ def test_a_reloaded_page_finds_the_magic_and_answers_stream_through_its_renderer
     expect(failed.output(FAILING).locator("sub")).to_contain_text("end_turn", timeout=TIMEOUT)
     assert failed.page.evaluate("window.__streams") >= 1  # streamed by the renderer, not a widget
     expect(failed.output(FAILING).locator(".jp-ClaudeMagic-stream")).to_have_count(0)  # static at the end
+
+
+def test_an_answer_no_renderer_drew_is_made_static_all_the_same(failed):
+    crowded = CROWDED - 1  # the cell deleted above
+    failed.run(crowded)
+    expect(failed.output(crowded)).to_contain_text("Show more outputs", timeout=TIMEOUT)
+    failed.save()
+
+    def last_output():
+        try:
+            outputs = nbformat.read(failed.file, as_version=4).cells[crowded].outputs
+        except (OSError, ValueError):  # caught in the middle of a save
+            return None
+        return outputs[-1] if len(outputs) > 55 else None
+
+    last = poll(last_output, lambda output: output and "<sub>" in output.get("data", {}).get("text/markdown", ""),
+                30, "the static answer in the saved notebook")
+    assert set(last["data"]) == {"text/markdown", "text/plain"}

@@ -96,7 +96,13 @@ export class Streams {
    */
   receive(token: string, data: any, orphan: (id: string) => IRenderMime.IMimeModel[]): void {
     const id = `${token}:${Number(data.n)}`;
-    const stream = this.get(id);
+    let stream = this.streams.get(id);
+    if (!stream) {
+      // No renderer has shown it (the cell shows its first 50 outputs only): its first text is the output's.
+      stream = this.get(id);
+      const first = orphan(id)[0]?.data[MIME] as { text?: string } | undefined;
+      stream.tail = String(first?.text ?? '');
+    }
     if (Array.isArray(data.ops)) {
       stream.apply(data.ops as Op[]);
     }
