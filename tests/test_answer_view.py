@@ -12,6 +12,11 @@ from claude_magic.view.markdown import markdown_of
 def test_mode_is_picked_from_where_the_shell_runs():
     assert pick_mode("auto", InteractiveShell.instance()) == "text"  # terminal IPython: no kernel
     assert pick_mode("auto", SimpleNamespace(kernel=object())) == "widget"  # a Jupyter kernel, no extension
+    page = SimpleNamespace(present=True)
+    assert pick_mode("auto", SimpleNamespace(kernel=object()), page) == "extension"  # the page answered
+    assert pick_mode("extension", InteractiveShell.instance()) == "text"  # asked for, but there is no page
+    assert pick_mode("extension", SimpleNamespace(kernel=object()), SimpleNamespace(present=False)) == "widget"
+    assert pick_mode("display", SimpleNamespace(kernel=object()), page) == "display"  # asked for, kept
 
 
 def test_an_empty_block_start_does_not_hold_back_the_first_delta():

@@ -41,11 +41,12 @@ _INLINE_IMAGE = re.compile(r"!\[[^\]]*\]\(data:image/[a-z]+;base64,[A-Za-z0-9+/=
 def pick_mode(setting: str, shell: Any, frontend: Any = None) -> str:
     """The surface for the `display` setting: for "auto", the notebook extension's renderer where the page
     has it, else widgets in a kernel (ipywidgets is a dependency), printed deltas in a terminal. The
-    renderer asked for where there is no extension is widgets too: it needs the page's half."""
-    has_extension = frontend is not None and frontend.present
-    if setting == "auto":
-        setting = "text" if getattr(shell, "kernel", None) is None else "extension"
-    return "widget" if setting == "extension" and not has_extension else setting
+    renderer asked for where there is no extension is what "auto" picks there: it needs the page's half."""
+    if setting not in ("auto", "extension"):
+        return setting
+    if frontend is not None and frontend.present:
+        return "extension"
+    return "text" if getattr(shell, "kernel", None) is None else "widget"
 
 
 class _DisplaySurface:
