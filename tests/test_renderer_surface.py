@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from claude_magic.view.renderer_surface import change, common_prefix, patch, utf16
+from claude_magic.view.renderer_surface import RendererSurface, change, common_prefix, patch, utf16
 
 TEXTS = ["", "a", "plain words", "emoji 🎉 and 𝔘 outside the BMP", "line\n\n" * 5, "ünï ✓ ∑"]
 
@@ -60,3 +60,46 @@ def test_a_long_answer_that_only_gained_its_footer_sends_only_the_footer():
     pieces = patch(page, final)
     assert rebuilt(page, pieces) == final
     assert [piece for piece in pieces if isinstance(piece, str)] == ["\n\n<sub>claude-sonnet-5-5 · 10 in / 20,000 out · end_turn</sub>"]
+
+
+class Page:
+    """The comm's kernel side, as the surface uses it: what it sent."""
+
+    token = "kernel"
+    present = True
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, data):
+        self.sent.append(data)
+
+
+def test_a_streaming_update_worth_less_than_its_envelope_waits_for_the_floor_and_a_status_never_waits():
+    now = [0.0]
+    page = Page()
+    surface = RendererSurface({"text/markdown": "⏳ Asking", "text/plain": "⏳ Asking"}, page, clock=lambda: now[0])
+    texts = lambda: [op[2] for data in page.sent for op in data["ops"] if op[0] == "t"]  # noqa: E731
+    surface.show({"text/markdown": "Hello"})
+    surface.flush(streaming=True)
+    assert texts() == ["Hello"]  # the first update goes at once
+    now[0] = 0.04
+    surface.show({"text/markdown": "Hello world"})
+    surface.flush(streaming=True)
+    assert texts() == ["Hello"]  # 6 characters, 40 ms after the last: not worth a message yet
+    now[0] = 0.08
+    surface.show({"text/markdown": "Hello world" + "x" * 700})
+    surface.flush(streaming=True)
+    assert texts() == ["Hello", " world" + "x" * 700]  # worth its envelope: sent, with what waited
+    now[0] = 0.09
+    surface.show({"text/markdown": "⏸ waits for your answer below."})
+    surface.flush()
+    assert len(page.sent) == 3  # a status goes at once
+    now[0] = 0.10
+    surface.show({"text/markdown": "⏸ waits for your answer below. More"})
+    surface.flush(streaming=True)
+    assert len(page.sent) == 3
+    now[0] = 0.2
+    surface.show({"text/markdown": "⏸ waits for your answer below. More."})
+    surface.flush(streaming=True)
+    assert texts()[-1] == " More."  # past the floor: sent however little

@@ -90,7 +90,7 @@ class _DisplaySurface:
     def delta(self, text: str) -> None:
         pass
 
-    def flush(self) -> None:
+    def flush(self, streaming: bool = False) -> None:
         pass
 
     def final(self, data: dict[str, str], footer: str) -> None:
@@ -157,7 +157,7 @@ class _WidgetSurface:
     def delta(self, text: str) -> None:
         pass
 
-    def flush(self) -> None:
+    def flush(self, streaming: bool = False) -> None:
         pass
 
     def final(self, data: dict[str, str], footer: str) -> None:
@@ -201,7 +201,7 @@ class _TextSurface:
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    def flush(self) -> None:
+    def flush(self, streaming: bool = False) -> None:
         pass
 
     def final(self, data: dict[str, str], footer: str) -> None:
@@ -259,7 +259,7 @@ class AnswerView:
             if text:
                 self._guard(lambda: self._surface.delta(text))
         elif _shows_something(event) and self.throttle.ready():
-            self._guard(lambda: self._advance(snapshot().content))
+            self._guard(lambda: self._advance(snapshot().content), streaming=True)
 
     def show_message(self, message: Any) -> None:
         """A whole answer at once (a replayed one): drawn now, whatever the throttle says."""
@@ -334,13 +334,13 @@ class AnswerView:
     def _join(*parts: str) -> str:
         return "\n\n".join(part for part in parts if part)
 
-    def _guard(self, action: Callable[[], Any]) -> bool:
-        """Run a surface action, and send what it drew; on failure stop live updates instead of losing the
-        answer."""
+    def _guard(self, action: Callable[[], Any], *, streaming: bool = False) -> bool:
+        """Run a surface action, and send what it drew (`streaming`: a throttled update of the stream, which
+        a surface may hold back for the next); on failure stop live updates instead of losing the answer."""
         try:
             action()
             if self._surface is not None:
-                self._surface.flush()
+                self._surface.flush(streaming)
             return True
         except Exception as exc:  # noqa: BLE001 - any display failure must leave the answer intact
             if self._surface is not None:

@@ -29,6 +29,8 @@ If the comm is gone by the end (the extension unloaded), the static bundle goes 
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -100,36 +102,41 @@ def patch(old: str, new: str) -> list[list[int] | str]:
 class RendererSurface:
     """The answer's output as the extension renders it: one output, changed by comm messages.
 
-    Updates gather as ops and go as one message when `flush`ed (the view flushes after each of its
-    actions), so a segment sealed and the tail moved on in one throttle tick cost one message.
+    Changes gather and go as one message when `flush`ed (the view flushes after each of its actions), so a
+    segment sealed and the tail moved on in one throttle tick cost one message. A message costs ~600 bytes
+    besides its text (the Jupyter envelope: header, parent header, comm id): a streaming update that would
+    carry less new text than that waits until `FLOOR` seconds after the last message. Updates faster than ten a second
+    (an `update_interval` under 0.1) are sent only when they are worth their envelope; at 0.1 and above
+    the rule never holds one back, and what it holds back goes with the next event, as the throttle's does.
     """
 
     outputs_limited = False  # one output, however long the answer
+    ENVELOPE = 600
+    FLOOR = 0.1
     _numbers = itertools.count(1)
 
-    def __init__(self, first: dict[str, str], frontend: Any):
+    def __init__(self, first: dict[str, str], frontend: Any, clock: Callable[[], float] = time.monotonic):
         self._frontend = frontend
+        self._clock = clock
         self._number = next(self._numbers)
         self._segments: list[str] = []
-        self._tail = first["text/markdown"]
+        self._tail = self._page_tail = first["text/markdown"]  # what the tail is to show; what the page has
         self._ops: list[list[Any]] = []
+        self._sent = float("-inf")
         stream = {"id": f"{frontend.token}:{self._number}", "text": self._tail}
         self._handle = display({MIME: stream, "text/plain": first["text/plain"]}, raw=True, display_id=True)
 
     def show(self, data: dict[str, str]) -> None:
         """Draw `data` as the tail."""
-        markdown = data["text/markdown"]
-        edit = change(self._tail, markdown)
-        if edit is not None:
-            self._ops.append(["t", *edit])
-            self._tail = markdown
+        self._tail = data["text/markdown"]
 
     def seal(self, data: dict[str, str]) -> None:
         """Draw `data` in place of the tail, for good: it changes no more until the end."""
-        self.show(data)
+        self._tail = data["text/markdown"]
+        self._send_tail()
         self._ops.append(["z"])
         self._segments.append(self._tail)
-        self._tail = ""
+        self._tail = self._page_tail = ""
 
     def mark(self) -> int:
         """Where the next thing drawn goes, for `rewind`."""
@@ -140,16 +147,25 @@ class RendererSurface:
         if mark >= len(self._segments):
             return  # nothing sealed since: the tail is what the next show replaces
         self._ops.append(["r", mark])
-        self._tail = self._segments[mark]
+        self._tail = self._page_tail = self._segments[mark]
         del self._segments[mark:]
 
     def delta(self, text: str) -> None:
         pass
 
-    def flush(self) -> None:
-        if self._ops:
-            ops, self._ops = self._ops, []
-            self._frontend.send({"type": "stream", "n": self._number, "ops": ops})
+    def flush(self, streaming: bool = False) -> None:
+        """Send what changed, unless it is only a little more of the streaming tail, sooner than `FLOOR` after
+        the last message (a status, a finished round, is always sent at once)."""
+        if not self._ops:
+            edit = change(self._page_tail, self._tail)
+            if edit is None:
+                return
+            if streaming and len(edit[1]) < self.ENVELOPE and self._clock() - self._sent < self.FLOOR:
+                return
+        self._send_tail()
+        ops, self._ops = self._ops, []
+        self._frontend.send({"type": "stream", "n": self._number, "ops": ops})
+        self._sent = self._clock()
 
     def final(self, data: dict[str, str], footer: str) -> None:
         """The page makes the static bundle from what it has; without the extension, the display gets it."""
@@ -158,6 +174,13 @@ class RendererSurface:
             self._handle.update(data, raw=True)
             return
         markdown, plain = data["text/markdown"], data["text/plain"]
-        end = {"markdown": patch(page_text(self._segments, self._tail), markdown),
+        end = {"markdown": patch(page_text(self._segments, self._page_tail), markdown),
                "plain": change(markdown, plain) or (utf16(plain), "")}
         self._frontend.send({"type": "stream", "n": self._number, "end": end})
+
+    def _send_tail(self) -> None:
+        """The tail's change, from what the page has to what it is to show, as the next op."""
+        edit = change(self._page_tail, self._tail)
+        if edit is not None:
+            self._ops.append(["t", *edit])
+            self._page_tail = self._tail
