@@ -14,6 +14,7 @@ message, which the page shows under the error — and Accept / Reject.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -35,14 +36,19 @@ class Frontend:
         self.comm: Any = None
         self.ready = False
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
+        # Names this kernel's answer streams in the page (renderer_surface.py): the page may hold outputs
+        # of other kernels, and of earlier sessions of this one, saved mid-stream.
+        self.token = uuid.uuid4().hex[:12]
 
     def open(self) -> None:
         if getattr(self.shell, "kernel", None) is None:  # terminal IPython: there is no page to ask
             return
-        from comm import create_comm  # a required dependency; imported here to keep `import claude_magic` cheap
+        from comm import (
+            create_comm,  # a required dependency; imported here to keep `import claude_magic` cheap
+        )
 
         try:
-            self.comm = create_comm(target_name=TARGET, data={"protocol": PROTOCOL})
+            self.comm = create_comm(target_name=TARGET, data={"protocol": PROTOCOL, "token": self.token})
         except NotImplementedError:  # a kernel older than the `comm` package (ipykernel < 6.18): no comms,
             return  # so no extension to talk to — the magic works as without it
         self.comm.on_msg(self._received)
@@ -64,8 +70,9 @@ class Frontend:
     def _received(self, msg: dict[str, Any]) -> None:
         data = (msg.get("content") or {}).get("data") or {}
         kind = data.get("type") if isinstance(data, dict) else None
-        if kind == "ready":
+        if kind == "ready":  # from each page that has the extension (and again after a reload)
             self.ready = True
+            self.send({"type": "hello", "token": self.token})
         elif kind in self.handlers:
             self.handlers[kind](data)
 
@@ -138,8 +145,6 @@ def answer_click(magics: Any, kind: str, cell_id: str) -> None:
             if code is None:
                 print("No Python code block in this answer, so no edit of the cell was proposed.")
             elif code.strip("\n") != run.source.strip("\n"):
-                import uuid
-
                 proposal = Proposal(uuid.uuid4().hex, run.number, cell_id, run.source, code, args.chat)
                 magics.edits.deliver([proposal], magics.frontend, magics.shell)
     except (Exception, KeyboardInterrupt):  # noqa: BLE001 - a comm handler's error would only reach a log

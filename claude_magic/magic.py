@@ -61,7 +61,8 @@ class ClaudeMagics(Magics):
     provider = Enum(PROVIDERS, "anthropic", help="Who serves Claude: the Anthropic API, or Amazon Bedrock, Google "
                     "Vertex AI or Microsoft Foundry through the SDK's client for it, configured by that "
                     "provider's own environment variables and credentials.").tag(config=True)
-    display = Enum(MODES, "auto", help="auto: a live widget in Jupyter, printed text in a terminal.").tag(
+    display = Enum(MODES, "auto", help="auto: the notebook extension's renderer where the page has it, else a live "
+                   "widget in Jupyter, printed text in a terminal.").tag(
         config=True
     )
     update_interval = Float(0.1, help="Seconds between live updates of a streaming answer.").tag(config=True)
@@ -344,7 +345,7 @@ class ClaudeMagics(Magics):
     def _add_run_tool(self, options: Options, args: Any) -> None:
         if threading.current_thread() is not threading.main_thread():
             raise BadInput("--run runs code in the kernel's main thread, where cells run: use ask(), not aask().")
-        mode = self.display if self.display != "auto" else pick_mode(self.shell)
+        mode = pick_mode(self.display, self.shell, self.frontend)
         options.run = RunTool(self.shell, yes=args.yes or self.run_yes, output_chars=self.run_output_chars,
                               text_mode=mode == "text")
         if options.run.name in options.tools:

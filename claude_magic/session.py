@@ -219,9 +219,10 @@ class Session:
         request = build(options, earlier, turns)
         if not (options.replay and not options.fresh):  # a replayed answer costs nothing: only a real ask is held
             self.hold(request, client).release()  # refused in one line, before any view
-        mode = self.settings.display if self.settings.display != "auto" else pick_mode(self.shell)
+        frontend = getattr(self.settings, "frontend", None)
+        mode = pick_mode(self.settings.display, self.shell, frontend)
         view = Presenter(AnswerView(mode, f"⏳ Asking {text(options.model)}…", interval=self.settings.update_interval,
-                                    clock=self.clock), structured=options.schema is not None)
+                                    clock=self.clock, frontend=frontend), structured=options.schema is not None)
         run = _Run(self.clock, options.events)
         try:
             while True:

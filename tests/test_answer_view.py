@@ -10,8 +10,8 @@ from claude_magic.view.markdown import markdown_of
 
 
 def test_mode_is_picked_from_where_the_shell_runs():
-    assert pick_mode(InteractiveShell.instance()) == "text"  # terminal IPython: no kernel
-    assert pick_mode(SimpleNamespace(kernel=object())) == "widget"  # a Jupyter kernel
+    assert pick_mode("auto", InteractiveShell.instance()) == "text"  # terminal IPython: no kernel
+    assert pick_mode("auto", SimpleNamespace(kernel=object())) == "widget"  # a Jupyter kernel, no extension
 
 
 def test_an_empty_block_start_does_not_hold_back_the_first_delta():

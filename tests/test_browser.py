@@ -1,7 +1,9 @@
 """`%%claude` in a real JupyterLab and a real Notebook 7, driven in headless Chromium like a user would.
 
 Each frontend gets its own server and one notebook tab; the tests run in file order on that tab, the
-last one shutting the kernel down.
+last one shutting the kernel down. Each runs twice: with the display the magic picks ("auto": the
+notebook extension's stream renderer, installed with the package) and with a live widget (what a page
+without the extension gets); the answer must look the same, and be saved the same.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 QUESTION = "How do I reverse a list in Python?"
 LAST_WORDS = "w5999 THE-LAST-SENTENCE-IS-HERE."
 CELLS = [
-    "%load_ext claude_magic\n%config ClaudeMagics.simulator_pace = 25",
+    "%load_ext claude_magic\n%config ClaudeMagics.simulator_pace = 25\n%config ClaudeMagics.display = '{display}'",
     f"%%claude\n{QUESTION}",
     "print(last_message.usage.output_tokens)",
     (
@@ -43,13 +45,19 @@ SETUP, ASK, USAGE, QUEUE_LONG, ASK_LONG, QUEUE_SHAPED, ASK_SHAPED = range(len(CE
 SECTIONS = 6
 SHAPED = shaped(SECTIONS) + "\nTHE-SHAPED-END."
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+STREAM = "application/vnd.claude-magic.stream+json"
+DISPLAYS = ("auto", "widget")
 EXPECT_TIMEOUT = 30_000
 
 
-@pytest.fixture(scope="module", params=FRONTENDS, ids=lambda frontend: frontend.name)
+@pytest.fixture(scope="module", params=[(frontend, display) for frontend in FRONTENDS for display in DISPLAYS],
+                ids=lambda param: f"{param[0].name}-{param[1]}")
 def notebook(request, browser, tmp_path_factory):
-    home = tmp_path_factory.mktemp(request.param.name)
-    with open_notebook(browser, request.param, home, "claude.ipynb", CELLS, {"shaped.md": SHAPED}) as page:
+    frontend, display = request.param
+    home = tmp_path_factory.mktemp(f"{frontend.name}-{display}")
+    cells = [CELLS[SETUP].format(display=display), *CELLS[SETUP + 1 :]]
+    with open_notebook(browser, frontend, home, "claude.ipynb", cells, {"shaped.md": SHAPED}) as page:
+        page.display = display
         yield page
 
 
@@ -58,6 +66,9 @@ def answer_states(notebook):
     """Asks the slow simulator one question; every distinct text the answer's output went through."""
     notebook.run(SETUP)
     notebook.start(ASK)
+    renderer = notebook.output(ASK).locator(".jp-ClaudeMagic-stream")
+    if notebook.display == "auto":  # the extension's renderer shows the stream, not a widget
+        expect(renderer).to_have_count(1, timeout=EXPECT_TIMEOUT)
     states = notebook.watch(ASK, until="end_turn")
     notebook.wait(ASK)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -79,8 +90,10 @@ def test_final_answer_is_rendered_markdown(notebook, answer_states):
     expect(output.locator("pre code")).to_contain_text("def ")
     expect(output.locator("sub")).to_contain_text(re.compile(r"\d+ in / \d+ out · end_turn"))
     assert "```" not in output.inner_text() and "## " not in output.inner_text()
-    # The live Output widget (an output area inside the output area) is replaced by the static answer.
+    # The live Output widget (an output area inside the output area), or the stream renderer, is replaced
+    # by the static answer.
     expect(output.locator(".jp-OutputArea")).to_have_count(0)
+    expect(output.locator(".jp-ClaudeMagic-stream")).to_have_count(0)
 
 
 def test_last_message_holds_the_usage_the_footer_shows(notebook, answer_states):
@@ -128,7 +141,7 @@ def test_saved_notebook_keeps_the_answer_without_the_kernel(notebook, answer_sta
     outputs = cell["outputs"]
     assert outputs[-1]["output_type"] == "display_data"
     assert set(outputs[-1]["data"]) == {"text/markdown", "text/plain"}
-    assert not [output for output in outputs if WIDGET_VIEW in output.get("data", {})]
+    assert not [output for output in outputs if {WIDGET_VIEW, STREAM} & set(output.get("data", {}))]
     markdown = outputs[-1]["data"]["text/markdown"]
     assert f"## {QUESTION}" in markdown and "```python" in markdown
 

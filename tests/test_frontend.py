@@ -92,6 +92,13 @@ def sent_prompts(page: Page) -> list[str]:
 SETUP = "%load_ext claude_magic\n%config ClaudeMagics.simulator_pace = 0\n%config ClaudeMagics.display = 'display'"
 
 
+def ready(page: Page) -> None:
+    """What the extension says once it has the comm; the kernel answers with the token naming its streams."""
+    page.send({"type": "ready", "protocol": 1})
+    assert [data["type"] for data in page.comm_msgs] == ["hello"] and len(page.comm_msgs[0]["token"]) == 12
+    page.comm_msgs.clear()
+
+
 @pytest.fixture
 def page():
     page = Page()
@@ -124,7 +131,7 @@ def test_a_page_that_refuses_the_comm_hears_nothing_more(page):
 
 def test_fix_with_claude_answers_for_that_cell_and_proposes_an_edit(page):
     page.execute(SETUP)
-    page.send({"type": "ready", "protocol": 1})
+    ready(page)
     page.execute("numbers = [1, 2, 3]", cell_id="cell-ok")
     page.execute("total = sum(numbers) / len(number)", cell_id="cell-bad")
     assert page.comm_msgs == [{"type": "failed", "cell_id": "cell-bad", "number": 3}]
@@ -154,7 +161,7 @@ def test_fix_with_claude_answers_for_that_cell_and_proposes_an_edit(page):
 
 def test_a_cell_that_ran_fine_since_gets_no_fix(page):
     page.execute(SETUP)
-    page.send({"type": "ready", "protocol": 1})
+    ready(page)
     page.execute("1 / 0", cell_id="cell-a")
     page.execute("1 / 1", cell_id="cell-a")
     messages = page.send({"type": "fix", "cell_id": "cell-a"})
@@ -164,7 +171,7 @@ def test_a_cell_that_ran_fine_since_gets_no_fix(page):
 
 def test_edit_proposals_go_to_the_page_and_decisions_come_back(page):
     page.execute(SETUP)
-    page.send({"type": "ready", "protocol": 1})
+    ready(page)
     page.execute("a = 1", cell_id="cell-a")
     page.execute("b = a + 1", cell_id="cell-b")
     messages, reply = page.execute("%%claude --edit\nImprove cells [2] and [3].", cell_id="cell-ask")
@@ -177,3 +184,65 @@ def test_edit_proposals_go_to_the_page_and_decisions_come_back(page):
     page.execute("%%claude\nAnd now?", cell_id="cell-next")
     told = sent_prompts(page)[-1]
     assert "cell [2] was rejected" in told and "cell [3] was not applied: the cell had been deleted" in told
+
+
+def applied(stream: dict, data: dict) -> None:
+    """What the page does with a stream message (labextension/src/stream.ts), on its UTF-16 strings."""
+    encode = lambda text: text.encode("utf-16-le")  # noqa: E731 - two bytes per unit, as the page counts
+    for op in data.get("ops", ()):
+        if op[0] == "t":
+            stream["tail"] = stream["tail"][: 2 * op[1]] + encode(op[2])
+        elif op[0] == "z":
+            stream["segments"].append(stream["tail"])
+            stream["tail"] = b""
+        elif op[0] == "r" and op[1] < len(stream["segments"]):
+            stream["tail"] = stream["segments"][op[1]]
+            del stream["segments"][op[1]:]
+    if "end" in data:
+        plain_keep, plain_text = data["end"]["plain"]
+        whole = b"\n\x00\n\x00".join(part for part in (*stream["segments"], stream["tail"]) if part)
+        markdown = b"".join(encode(piece) if isinstance(piece, str) else whole[2 * piece[0] : 2 * sum(piece)]
+                            for piece in data["end"]["markdown"])
+        stream["final"] = {"text/markdown": markdown.decode("utf-16-le"),
+                           "text/plain": (markdown[: 2 * plain_keep] + encode(plain_text)).decode("utf-16-le")}
+
+
+def test_with_the_extension_an_answer_streams_as_new_text_only_and_the_page_makes_the_static_output(page):
+    text = ("## Résumé 🔧 of 𝔘nicode\n\n" + "A paragraph of words, one after another. " * 40 + "\n\n"
+            "1. one\n\n2. two\n\n   more of two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+            "```python\ndef f():\n\n    return 1\n```\n\n" + "Closing words 🎉 to end it. " * 60 + "THE-END.")
+    thinking = {"type": "thinking", "thinking": "First the loading, then the checks.", "signature": "s"}
+    page.execute(SETUP.replace("'display'", "'auto'"))
+    ready(page)
+    page.execute("import claude_magic\nfrom claude_magic.simulator import Reply\n"
+                 f"claude_magic.offline_simulator().queue(Reply(content=({thinking!r}, {{'type': 'text', 'text': {text!r}}}), "
+                 "pace=150))")
+    messages, _ = page.execute("%%claude\nShow me every kind of block.")
+
+    displays = [m["content"]["data"] for m in messages if m["msg_type"] in ("display_data", "update_display_data")]
+    assert not [data for data in displays if "THE-END" in str(data)]  # no copy of the answer from the kernel
+    streams = [data for data in displays if "application/vnd.claude-magic.stream+json" in data]
+    assert len(streams) == 1 and streams[0]["text/plain"].startswith("⏳ Asking")  # one output
+    stream_id = streams[0]["application/vnd.claude-magic.stream+json"]["id"]
+    updates = [data for data in page.comm_msgs if data["type"] == "stream"]
+    assert {f"{page_token(page)}:{data['n']}" for data in updates} == {stream_id}
+    assert len(updates) >= 5 and "end" in updates[-1]  # it grew in the page, update by update
+    stream = {"segments": [], "tail": b""}
+    for data in updates:
+        applied(stream, data)
+    markdown, plain = stream["final"]["text/markdown"], stream["final"]["text/plain"]
+
+    messages, _ = page.execute("from claude_magic.view.markdown import close_fences, markdown_of\n"
+                               "print(close_fences(markdown_of(last_message)))")
+    answer = shown(messages).rstrip("\n")
+    assert answer.endswith("THE-END.") and "<details><summary>Thinking (6 words)" in answer
+    assert markdown.startswith(f"{answer}\n\n<sub>") and "end_turn" in markdown.split("<sub>")[1]
+    assert plain.startswith("<details>") and "THE-END." in plain
+    sent = sum(len(op[2]) for data in updates for op in data.get("ops", ()) if op[0] == "t")
+    sent += sum(len(piece) for piece in updates[-1]["end"]["markdown"] if isinstance(piece, str))
+    assert sent < 1.2 * len(markdown)  # each piece of text sent about once
+
+
+def page_token(page: Page) -> str:
+    messages, _ = page.execute("print(get_ipython().find_magic('claude', 'cell').__self__.frontend.token)")
+    return shown(messages).strip()

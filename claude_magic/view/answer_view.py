@@ -24,9 +24,10 @@ from IPython.display import display
 
 from .blocks import Cutter
 from .markdown import bundle, close_fences, markdown_of
+from .renderer_surface import RendererSurface
 from .throttle import Throttle
 
-MODES = ("auto", "widget", "display", "text")
+MODES = ("auto", "extension", "widget", "display", "text")
 # The final bundle's text/plain holds the answer up to this many characters, then says where the rest is:
 # a whole second copy would make a long answer's last message twice its size, and frontends that show
 # markdown never read it. The markdown beside it is the whole answer.
@@ -36,9 +37,14 @@ _EMPTY = {"text/markdown": ""}
 _INLINE_IMAGE = re.compile(r"!\[[^\]]*\]\(data:image/[a-z]+;base64,[A-Za-z0-9+/=]*\)")
 
 
-def pick_mode(shell: Any) -> str:
-    """Widgets in a kernel (ipywidgets is a dependency), printed deltas in a terminal."""
-    return "text" if getattr(shell, "kernel", None) is None else "widget"
+def pick_mode(setting: str, shell: Any, frontend: Any = None) -> str:
+    """The surface for the `display` setting: for "auto", the notebook extension's renderer where the page
+    has it, else widgets in a kernel (ipywidgets is a dependency), printed deltas in a terminal. The
+    renderer asked for where there is no extension is widgets too: it needs the page's half."""
+    has_extension = frontend is not None and frontend.present
+    if setting == "auto":
+        setting = "text" if getattr(shell, "kernel", None) is None else "extension"
+    return "widget" if setting == "extension" and not has_extension else setting
 
 
 class _DisplaySurface:
@@ -80,6 +86,9 @@ class _DisplaySurface:
         self._sealed = False
 
     def delta(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
     def final(self, data: dict[str, str], footer: str) -> None:
@@ -146,6 +155,9 @@ class _WidgetSurface:
     def delta(self, text: str) -> None:
         pass
 
+    def flush(self) -> None:
+        pass
+
     def final(self, data: dict[str, str], footer: str) -> None:
         """The static bundle replaces the tree in the output (and the saved notebook); the widgets close."""
         self._handle.update(data, raw=True)
@@ -187,11 +199,15 @@ class _TextSurface:
         sys.stdout.write(text)
         sys.stdout.flush()
 
+    def flush(self) -> None:
+        pass
+
     def final(self, data: dict[str, str], footer: str) -> None:
         print(f"\n\n{footer}" if self._streaming else f"\r\x1b[K{data['text/plain']}", flush=True)
 
 
-_SURFACES = {"widget": _WidgetSurface, "display": _DisplaySurface, "text": _TextSurface}
+_SURFACES = {"widget": _WidgetSurface, "display": _DisplaySurface, "text": _TextSurface,
+             "extension": RendererSurface}
 
 
 class AnswerView:
@@ -215,13 +231,14 @@ class AnswerView:
     GROWTH = 0.35
     OUTPUTS = 40
 
-    def __init__(self, mode: str, status: str, *, interval: float = 0.1, clock=time.monotonic):
+    def __init__(self, mode: str, status: str, *, interval: float = 0.1, clock=time.monotonic, frontend: Any = None):
         self.throttle = Throttle(interval, clock)
         self.done = ""
         self._surface = None
         self._text_mode = mode == "text"
         self._block = ""  # the type of the content block streaming (a terminal prints only a tool call's input)
-        self._guard(lambda: setattr(self, "_surface", _SURFACES[mode](bundle(status))))
+        extra = (frontend,) if mode == "extension" else ()
+        self._guard(lambda: setattr(self, "_surface", _SURFACES[mode](bundle(status), *extra)))
         self._start_round()
 
     def status(self, text: str) -> None:
@@ -316,9 +333,12 @@ class AnswerView:
         return "\n\n".join(part for part in parts if part)
 
     def _guard(self, action: Callable[[], Any]) -> bool:
-        """Run a surface action; on failure stop live updates instead of losing the answer."""
+        """Run a surface action, and send what it drew; on failure stop live updates instead of losing the
+        answer."""
         try:
             action()
+            if self._surface is not None:
+                self._surface.flush()
             return True
         except Exception as exc:  # noqa: BLE001 - any display failure must leave the answer intact
             if self._surface is not None:

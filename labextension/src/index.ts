@@ -4,22 +4,30 @@
  * The kernel opens a `claude_magic` comm when `%load_ext claude_magic` runs; this extension registers
  * that target and answers `ready`, which is how the kernel learns the frontend has it (without the
  * extension the comm is refused and the magic works as before). Over the comm:
- *   kernel → page  {type: 'failed', cell_id}            a cell failed: show "Fix with Claude" / "Explain"
+ *   kernel → page  {type: 'hello', token}               answers `ready`: the kernel's token, which names
+ *                                                       its answer streams (also in the comm's open data)
+ *                  {type: 'failed', cell_id}            a cell failed: show "Fix with Claude" / "Explain"
  *                  {type: 'propose', proposal}          Claude proposes a new source for a cell: a diff
+ *                  {type: 'stream', n, ops | end}       an answer streaming into its output (stream.ts)
  *   page → kernel  {type: 'fix' | 'explain', cell_id}   a click; the answer streams back as the outputs
  *                                                       of that comm message, shown under the error
  *                  {type: 'decision', id, outcome}      accepted / rejected / gone, for the history
  * Nothing is sent to the kernel before a click. Text from the kernel is put in the page as text
- * (textContent), never as HTML.
+ * (textContent), never as HTML — except the answer itself, which JupyterLab's markdown renderer renders
+ * as it renders any markdown output.
+ * A page opened after the magic was loaded (a reload) finds the kernel's comm by asking for comm info,
+ * as the widget manager finds its widgets.
  */
 
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
-import { Cell, CodeCell } from '@jupyterlab/cells';
+import { Cell, CodeCell, ICodeCellModel } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { OutputArea, OutputAreaModel } from '@jupyterlab/outputarea';
+import { IRenderMime, IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { PanelLayout, Widget } from '@lumino/widgets';
+import { MIME, StreamRenderer, Streams } from './stream';
 
 const TARGET = 'claude_magic';
 const PROTOCOL = 1;
@@ -171,10 +179,14 @@ class ProposalBar extends Widget {
 /** One notebook's link to its kernel's magic, while the magic's comm is open. */
 class NotebookConnection {
   comm: Kernel.IComm | null = null;
+  private token = '';
   private proposals: ProposalBar[] = [];
   private failures = new Map<string, FailureBar>();
 
-  constructor(readonly panel: NotebookPanel) {
+  constructor(
+    readonly panel: NotebookPanel,
+    private readonly streams: Streams
+  ) {
     panel.sessionContext.kernelChanged.connect(() => this.watch());
     void panel.sessionContext.ready.then(() => this.watch());
     this.watch();
@@ -186,12 +198,25 @@ class NotebookConnection {
       return;
     }
     // Registering twice for the same connection is harmless: the later callback wins.
-    kernel.registerCommTarget(TARGET, (comm, msg) => this.opened(comm, msg));
+    kernel.registerCommTarget(TARGET, (comm, msg) => this.opened(comm, msg.content.data));
+    // The magic may have been loaded before this page opened: its comm is then already there.
+    void kernel
+      .requestCommInfo({ target_name: TARGET })
+      .then(reply => {
+        const comms = (reply.content as any).comms ?? {};
+        for (const id of Object.keys(comms)) {
+          if (comms[id]?.target_name === TARGET && !kernel.hasComm(id) && this.comm?.commId !== id) {
+            this.opened(kernel.createComm(TARGET, id), {});
+          }
+        }
+      })
+      .catch(() => undefined);
   }
 
-  private opened(comm: Kernel.IComm, _msg: KernelMessage.ICommOpenMsg): void {
+  private opened(comm: Kernel.IComm, data: any): void {
     this.close();
     this.comm = comm;
+    this.known(data?.token);
     comm.onMsg = message => this.received(message.content.data as any);
     comm.onClose = () => {
       if (this.comm === comm) {
@@ -218,11 +243,40 @@ class NotebookConnection {
     if (!data || typeof data !== 'object') {
       return;
     }
-    if (data.type === 'failed') {
+    if (data.type === 'stream') {
+      this.streams.receive(this.token, data, id => this.outputsOf(id));
+    } else if (data.type === 'hello') {
+      this.known(data.token);
+    } else if (data.type === 'failed') {
       this.failed(String(data.cell_id ?? ''));
     } else if (data.type === 'propose' && data.proposal) {
       this.propose(data.proposal as IProposal);
     }
+  }
+
+  private known(token: unknown): void {
+    if (typeof token === 'string' && token) {
+      this.token = token;
+      this.streams.open(token);
+    }
+  }
+
+  /** The output models in this notebook showing stream `id`. */
+  private outputsOf(id: string): IRenderMime.IMimeModel[] {
+    const found: IRenderMime.IMimeModel[] = [];
+    for (const cell of this.panel.content.model?.cells ?? []) {
+      if (cell.type !== 'code') {
+        continue;
+      }
+      const outputs = (cell as ICodeCellModel).outputs;
+      for (let index = 0; index < outputs.length; index++) {
+        const output = outputs.get(index);
+        if ((output.data[MIME] as any)?.id === id) {
+          found.push(output);
+        }
+      }
+    }
+    return found;
   }
 
   private failed(cellId: string): void {
@@ -297,12 +351,19 @@ class NotebookConnection {
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'claude-magic:plugin',
-  description: 'Fix with Claude on errors, and Claude\'s edits of your cells as diffs you accept.',
+  description:
+    'Fix with Claude on errors, Claude\'s edits of your cells as diffs you accept, and answers streamed cheaply.',
   autoStart: true,
-  requires: [INotebookTracker],
-  activate: (app: JupyterFrontEnd, notebooks: INotebookTracker) => {
+  requires: [INotebookTracker, IRenderMimeRegistry],
+  activate: (app: JupyterFrontEnd, notebooks: INotebookTracker, rendermime: IRenderMimeRegistry) => {
+    const streams = new Streams();
+    // Added before any notebook opens: each notebook's registry is a clone of this one.
+    rendermime.addFactory(
+      { safe: true, mimeTypes: [MIME], createRenderer: options => new StreamRenderer(options, streams) },
+      0
+    );
     notebooks.widgetAdded.connect((_, panel) => {
-      new NotebookConnection(panel);
+      new NotebookConnection(panel, streams);
     });
   }
 };
