@@ -9,8 +9,8 @@ sentence, and then the footer, first appear in the cell's output; the cell's pro
 with the one final render, allowed to take longer. Total blocking time is the sum of each task's time
 over 50 ms. Also reported: the seconds the page's main thread was busy in all (Chrome's TaskDuration),
 and the machine's load average, since other work on the machine stretches every task. The answer shows in
-either display mode: "widget" (today's default in a kernel) or "extension" (the notebook extension's
-stream renderer). `lab` and `stream` are the pieces wire.py shares: the page opened on that notebook,
+either display mode: "widget" (a kernel's default without the notebook extension, and before it) or
+"extension" (the extension's stream renderer, which "auto" picks where the page has it). `lab` and `stream` are the pieces wire.py shares: the page opened on that notebook,
 and the answering cell run and watched.
 """
 

@@ -64,9 +64,10 @@ process, in front of the simulator (remote.py says why the simulator's own `pace
    got, and whether every item was answered. Before pacing (a fixed 4 in flight) the first ran at 1.9
    items/s and the second at 0.78 (README).
 
-9. With `--browser`, in a real JupyterLab in headless Chromium, each in display mode "widget" (today's
-   default in a kernel: the before, not judged in a) and "extension" (the notebook extension's stream
-   renderer: the kernel sends only new text over the `claude_magic` comm, the page makes the saved output):
+9. With `--browser`, in a real JupyterLab in headless Chromium, each in display mode "widget" (a kernel's
+   default without the notebook extension: the before, not judged in a) and "extension" (the extension's
+   stream renderer: the kernel sends only new text over the `claude_magic` comm, the page makes the saved
+   output):
    a. What a long answer costs on the page's wire (wire.py): the ~50 kB and ~500 kB answers of 7, at the
       same pace and update interval, the bytes of every frame of the kernel's websocket that the page
       receives (all channels: comm and widget messages too) and sends, from the cell's execute_request to

@@ -10,7 +10,7 @@ between). Frames are parsed after the cell has ended, not while it streams: in J
 (`v1.kernel.websocket.jupyter.org`) a frame is binary — the count of offsets, the offsets, then the
 channel, header, parent header, metadata, content and buffers; with the older JSON protocol it is a JSON
 message with a "channel" key. So the figures say, beside all the bytes, the iopub channel's alone and how
-many `comm_msg` and `update_display_data` messages came.
+many `comm_msg` and `update_display_data` messages came (and, raw, the bytes of each type of message).
 
 The answer is a long_answer.py markdown answer streamed as run.py's nbclient row streams it (~24
 characters a delta, ~50 kB in 4.4 s or ~500 kB in 44 s, `update_interval` 0.04 s), so the figures
@@ -85,6 +85,7 @@ def measure(size: int = 50_000, mode: str = "widget", seconds: float | None = No
         "comm_msg": kinds["comm_msg"],
         "update_display_data": kinds["update_display_data"],
         "messages": len(received),
+        "by_type": {kind: sum(m["bytes"] for m in received if m["msg_type"] == kind) for kind in kinds},
         "worst": watched["worst"],
         "blocking": watched["blocking"],
         "tasks": watched["tasks"],
