@@ -10,8 +10,9 @@ with the one final render, allowed to take longer. Total blocking time is the su
 over 50 ms. Also reported: the seconds the page's main thread was busy in all (Chrome's TaskDuration),
 and the machine's load average, since other work on the machine stretches every task. The answer shows in
 either display mode: "widget" (a kernel's default without the notebook extension, and before it) or
-"extension" (the extension's stream renderer, which "auto" picks where the page has it). `lab` and `stream` are the pieces wire.py shares: the page opened on that notebook,
-and the answering cell run and watched.
+"extension" (the extension's stream renderer, which "auto" picks where the page has it). `lab` and
+`stream` are the pieces wire.py shares: the page opened on that notebook, and the answering cell run
+and watched.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ WATCH = """([last, index]) => {
 
 
 def measure(size: int = ANSWER_BYTES, mode: str = "widget") -> dict[str, Any]:
-    """One streamed answer of `size` bytes in JupyterLab, shown in display `mode`; the page's figures, in seconds."""
+    """One streamed answer of `size` bytes in JupyterLab, shown in display `mode`: the page's figures, in s."""
     from long_answer import markdown_answer
 
     with lab(markdown_answer(size), pace=PACE, config={"display": f'"{mode}"'}) as notebook:
@@ -75,11 +76,11 @@ def measure(size: int = ANSWER_BYTES, mode: str = "widget") -> dict[str, Any]:
 @contextmanager
 def lab(text: str, *, pace: float, config: dict[str, str], cells: Sequence[str] = (),
         listen: Callable[[Any], None] | None = None) -> Iterator[Any]:
-    """JupyterLab in headless Chromium, open on a notebook whose kernel is to answer `text` at `pace` deltas/s.
+    """JupyterLab in headless Chromium, open on a notebook whose kernel answers `text` at `pace` deltas/s.
 
     The notebook's first cell (already run) loads the magic, sets `config` (ClaudeMagics traits, values as
     Python source) and queues the answer; its second asks for it (`stream` runs it); then `cells`.
-    `listen(websocket)` hears every websocket the page opens, from the first.
+    `listen(page)` gets the Playwright page before it loads anything, to hear its events from the first.
     """
     sys.path.insert(0, str(TESTS))
     from browser_support import FRONTENDS, JupyterServer, NotebookPage, launch_chromium
@@ -111,8 +112,8 @@ def lab(text: str, *, pace: float, config: dict[str, str], cells: Sequence[str] 
 
 
 class _Listening:
-    """A browser whose new pages report their websockets to `listen` before they load anything: a
-    `NotebookPage` opens the notebook, and the kernel's websocket with it, as it opens its page."""
+    """A browser whose new pages go to `listen` before they load anything: a `NotebookPage` opens the
+    notebook, and the kernel's websocket with it, as it opens its page."""
 
     def __init__(self, browser: Any, listen: Callable[[Any], None]):
         self._browser = browser
@@ -120,7 +121,7 @@ class _Listening:
 
     def new_page(self, **options: Any) -> Any:
         page = self._browser.new_page(**options)
-        page.on("websocket", self._listen)
+        self._listen(page)
         return page
 
 

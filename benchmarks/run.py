@@ -71,7 +71,7 @@ process, in front of the simulator (remote.py says why the simulator's own `pace
    a. What a long answer costs on the page's wire (wire.py): the ~50 kB and ~500 kB answers of 7, at the
       same pace and update interval, the bytes of every frame of the kernel's websocket that the page
       receives (all channels: comm and widget messages too) and sends, from the cell's execute_request to
-      the idle that answers it, against the answer's own bytes (`markdown_of(last_message)`); also the
+      its reply and idle, against the answer's own bytes (`markdown_of(last_message)`); also the
       iopub channel's own share, the comm_msg and update_display_data messages received, the page's long
       tasks while it streams, and whether the notebook saved from the page holds the whole answer as
       static markdown (no widget, no other MIME type).
@@ -626,11 +626,13 @@ def wire_bytes(sizes: Sizes) -> list[Row]:
                 f"{ratio:.2f}× (all channels: received {figures['received'] / 1e6:,.2f} MB, sent "
                 f"{figures['sent'] / 1e3:,.1f} kB, for {answer / 1e3:,.0f} kB; iopub alone "
                 f"{figures['iopub'] / answer:.2f}×; {figures['comm_msg']:,} comm_msg and "
-                f"{figures['update_display_data']:,} update_display_data of {figures['messages']:,} messages; "
+                f"{figures['update_display_data']:,} update_display_data of {figures['messages']:,} "
+                f"messages; "
                 f"longest task {figures['worst'] * 1000:.0f} ms, blocking {figures['blocking']:.2f} s over a "
                 f"{figures['stream']:.1f} s stream; saved notebook "
                 f"{'holds the whole answer' if whole else 'LOST PART OF IT'}"
                 f"{'' if static else ' beside ' + ', '.join(figures['saved_types'])}; "
+                f"{len(figures['errors'])} errors in the page's console; "
                 f"load average {figures['load']:.1f})",
                 "≤ 2.5×, saved whole and static" if judged else "(no target)",
                 ratio <= 2.5 and whole and static if judged else None,
@@ -690,7 +692,7 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to prove it works")
-    parser.add_argument("--browser", action="store_true", help="also measure JupyterLab: wire bytes, responsiveness")
+    parser.add_argument("--browser", action="store_true", help="also measure JupyterLab (wire.py, page.py)")
     arguments = parser.parse_args(argv)
     sizes = QUICK if arguments.quick else FULL
     rows: list[Row] = []

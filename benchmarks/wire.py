@@ -5,12 +5,13 @@ with Playwright listening to the kernel's websocket (`/api/kernels/…/channels`
 opens it: every frame the page receives — all channels, comm and widget messages included — and every
 frame it sends, in bytes as the websocket carries them (a text frame's UTF-8; the few bytes of each
 frame's own header left out). What counts is the answering cell: from the frame that sends its
-`execute_request` to the `status: idle` that answers it (the prompt turns from `[*]` to `[n]` in
-between). Frames are parsed after the cell has ended, not while it streams: in JupyterLab's v1 protocol
-(`v1.kernel.websocket.jupyter.org`) a frame is binary — the count of offsets, the offsets, then the
-channel, header, parent header, metadata, content and buffers; with the older JSON protocol it is a JSON
-message with a "channel" key. So the figures say, beside all the bytes, the iopub channel's alone and how
-many `comm_msg` and `update_display_data` messages came (and, raw, the bytes of each type of message).
+`execute_request` to both its `execute_reply` (when the prompt turns from `[*]` to `[n]`) and the
+`status: idle` that ends it. Frames are parsed after the cell has ended, not while it streams: in
+JupyterLab's v1 protocol (`v1.kernel.websocket.jupyter.org`) a frame is binary — the count of offsets,
+the offsets, then the channel, header, parent header, metadata, content and buffers; with the older JSON
+protocol it is a JSON message with a "channel" key. So the figures say, beside all the bytes, the iopub
+channel's alone and how many `comm_msg` and `update_display_data` messages came (and, raw, the bytes of
+each type of message).
 
 The answer is a long_answer.py markdown answer streamed as run.py's nbclient row streams it (~24
 characters a delta, ~50 kB in 4.4 s or ~500 kB in 44 s, `update_interval` 0.04 s), so the figures
@@ -40,17 +41,24 @@ ANSWER_BYTES = ("from claude_magic.view.markdown import markdown_of\n"
 
 
 def measure(size: int = 50_000, mode: str = "widget", seconds: float | None = None) -> dict[str, Any]:
-    """One answer of about `size` bytes streamed over `seconds`, shown in display `mode`; bytes, counts, seconds."""
+    """An answer of about `size` bytes streamed over `seconds`, shown in display `mode`: bytes, counts, seconds."""
     from long_answer import LAST_SENTENCE, markdown_answer
 
     text = markdown_answer(size)
     pace = -(-len(text) // page.DELTA_CHARS) / (seconds or size / BYTES_PER_SECOND)  # deltas a second
     frames: list[tuple[str, str | bytes]] = []  # ("in" | "out", payload), in the order the page saw them
 
-    def listen(websocket: Any) -> None:
-        if "/api/kernels/" in websocket.url and "/channels" in websocket.url:
-            websocket.on("framereceived", lambda payload: frames.append(("in", payload)))
-            websocket.on("framesent", lambda payload: frames.append(("out", payload)))
+    errors: list[str] = []  # what the page says went wrong, in its console or uncaught
+
+    def websocket(socket: Any) -> None:
+        if "/api/kernels/" in socket.url and "/channels" in socket.url:
+            socket.on("framereceived", lambda payload: frames.append(("in", payload)))
+            socket.on("framesent", lambda payload: frames.append(("out", payload)))
+
+    def listen(tab: Any) -> None:
+        tab.on("websocket", websocket)
+        tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        tab.on("pageerror", lambda error: errors.append(str(error)))
 
     config = {"display": f'"{mode}"', "update_interval": str(UPDATE_INTERVAL)}
     with page.lab(text, pace=pace, config=config, cells=[ANSWER_BYTES], listen=listen) as notebook:
@@ -58,7 +66,7 @@ def measure(size: int = 50_000, mode: str = "widget", seconds: float | None = No
 
         watched = page.stream(notebook)
         load = os.getloadavg()[0]
-        # The idle that ends the cell may reach Python after the prompt has changed: Playwright hands over
+        # The end of the cell may reach Python after the prompt has changed: Playwright hands over
         # events while the page is being asked something.
         parsed: list[tuple[str, dict[str, Any]]] = []
 
@@ -67,7 +75,7 @@ def measure(size: int = 50_000, mode: str = "widget", seconds: float | None = No
             parsed.extend((direction, parse(payload)) for direction, payload in frames[len(parsed) :])
             return _cell(parsed)
 
-        cell = poll(answering, lambda cell: cell is not None, 30, "the answering cell's status: idle")
+        cell = poll(answering, lambda cell: cell is not None, 30, "the answering cell's reply and idle")
         notebook.run(2)
         answer = int(notebook.output(2).inner_text().split()[-1])
         saved = _saved(notebook, LAST_SENTENCE, poll)
@@ -94,20 +102,24 @@ def measure(size: int = 50_000, mode: str = "widget", seconds: float | None = No
         "saved_types": sorted(saved["types"]) if saved else [],
         "saved_static": bool(saved) and saved["types"] <= STATIC,
         "load": load,
+        "errors": errors,
     }
 
 
 def _cell(messages: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]] | None:
-    """The answering cell's frames (parsed): from its execute_request to the idle that answers it."""
+    """The answering cell's frames (parsed): from its execute_request to its reply and its idle."""
     start = next((at for at, (direction, message) in enumerate(messages)
                   if direction == "out" and message["msg_type"] == "execute_request"
                   and message["content"].get("code", "").startswith("%%claude")), None)
     if start is None:
         return None
     request = messages[start][1]["msg_id"]
-    end = next((at for at, (direction, message) in enumerate(messages[start:], start)
-                if direction == "in" and message["msg_type"] == "status" and message["parent"] == request
-                and message["content"].get("execution_state") == "idle"), None)
+    # The idle (iopub) and the execute_reply (shell) come on two channels, in either order.
+    ends = [at for at, (direction, message) in enumerate(messages[start:], start)
+            if direction == "in" and message["parent"] == request
+            and (message["msg_type"] == "execute_reply"
+                 or message["msg_type"] == "status" and message["content"].get("execution_state") == "idle")]
+    end = ends[-1] if len(ends) == 2 else None
     return None if end is None else messages[start : end + 1]
 
 
@@ -130,7 +142,7 @@ def parse(payload: str | bytes) -> dict[str, Any]:
 
 
 def _saved(notebook: Any, last: str, poll: Any) -> dict[str, Any] | None:
-    """The answering cell's outputs in the notebook saved from the page: each one's markdown, and every MIME type."""
+    """The answering cell's outputs in the notebook saved from the page: each one's markdown, all MIME types."""
     before = notebook.file.stat().st_mtime_ns
     notebook.save()
 
