@@ -64,7 +64,7 @@ WATCH = """([last, index]) => {
 
 
 def measure(size: int = ANSWER_BYTES, mode: str = "widget") -> dict[str, Any]:
-    """One streamed answer of `size` bytes in JupyterLab, shown in display `mode`: the page's figures, in s."""
+    """One streamed answer of `size` bytes in JupyterLab, shown in display `mode`: the page's figures."""
     from long_answer import markdown_answer
 
     with lab(markdown_answer(size), pace=PACE, config={"display": f'"{mode}"'}) as notebook:
@@ -95,7 +95,8 @@ def lab(text: str, *, pace: float, config: dict[str, str], cells: Sequence[str] 
     with tempfile.TemporaryDirectory() as home, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         with JupyterServer(frontend, Path(home)) as server:
-            (server.root / "answer.sse").write_bytes(sse_stream(text, model=MODEL, chars_per_delta=DELTA_CHARS))
+            stream_file = sse_stream(text, model=MODEL, chars_per_delta=DELTA_CHARS)
+            (server.root / "answer.sse").write_bytes(stream_file)
             kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
             nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in sources],
                                                     metadata={"kernelspec": kernelspec}),

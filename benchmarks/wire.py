@@ -41,7 +41,7 @@ ANSWER_BYTES = ("from claude_magic.view.markdown import markdown_of\n"
 
 
 def measure(size: int = 50_000, mode: str = "widget", seconds: float | None = None) -> dict[str, Any]:
-    """An answer of about `size` bytes streamed over `seconds`, shown in display `mode`: bytes, counts, seconds."""
+    """An answer of about `size` bytes streamed over `seconds`, shown in display `mode`: its figures."""
     from long_answer import LAST_SENTENCE, markdown_answer
 
     text = markdown_answer(size)
@@ -142,7 +142,7 @@ def parse(payload: str | bytes) -> dict[str, Any]:
 
 
 def _saved(notebook: Any, last: str, poll: Any) -> dict[str, Any] | None:
-    """The answering cell's outputs in the notebook saved from the page: each one's markdown, all MIME types."""
+    """The answering cell's outputs in the notebook saved from the page: each's markdown, all MIME types."""
     before = notebook.file.stat().st_mtime_ns
     notebook.save()
 
