@@ -12,7 +12,6 @@ from typing import Any
 
 from .chat_rules import check_asked, check_count, check_messages, check_model, check_name
 from .secrets import redact_content
-from .view.citations import as_params
 from .view.escape import code
 from .view.request_summary import preview
 from .view.tables import Rendered, markdown_table
@@ -270,3 +269,27 @@ def mark_for_cache(messages: list[dict[str, Any]], history_end: int) -> list[dic
             blocks[-1]["cache_control"] = _CACHE_MARK
             marked[position] = {**turn, "content": blocks}
     return marked
+
+
+def as_params(citations: list[Any]) -> list[dict[str, Any]]:
+    """Citations as the API takes them back in an assistant turn: the SDK's param shape for each kind.
+
+    A response's citation carries more than its param (`file_id`), and a dump without None values would
+    lose `document_title` / `title`, which the params require even when null.
+    """
+    from anthropic import types
+
+    params = {
+        "char_location": types.CitationCharLocationParam,
+        "page_location": types.CitationPageLocationParam,
+        "content_block_location": types.CitationContentBlockLocationParam,
+        "web_search_result_location": types.CitationWebSearchResultLocationParam,
+        "search_result_location": types.CitationSearchResultLocationParam,
+    }
+    shaped = []
+    for citation in citations:
+        data = citation.model_dump(mode="json")
+        param = params.get(data.get("type"))
+        keys = param.__required_keys__ | param.__optional_keys__ if param else data.keys()
+        shaped.append({key: data[key] for key in keys if key in data})
+    return shaped

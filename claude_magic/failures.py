@@ -2,8 +2,9 @@
 failed (`When`: before any response, once streaming, after text), and what a message may show of a URL
 or a credential (`safe_url`, `redact`: no userinfo, no query, no key).
 
-A leaf: it imports nothing from the package, so `retry.py` (when to try again) and `errors.py` (what
-the user reads) both build on it without importing each other. The SDK is imported only when a
+Next to a leaf: it imports only `secrets.py` (which credentials there are; itself importing nothing from
+the package), so `retry.py` (when to try again) and `errors.py` (what the user reads) both build on it
+without importing each other. The SDK is imported only when a
 failure is classified, keeping `import claude_magic` cheap.
 """
 
@@ -17,10 +18,9 @@ import sys
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from . import secrets
+
 RED, RESET = "\x1b[31m", "\x1b[0m"
-_SECRET_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
-
-
 # A URL's userinfo (`user:pass@`) and its query (`?token=…`) are where credentials ride in a URL.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@]*@")
 _QUERY = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s?#]*)\?[^\s#'\")\]>]*")
@@ -32,9 +32,10 @@ def safe_url(url: str) -> str:
 
 
 def _secrets() -> list[str]:
-    """The credentials the SDK may read: the key variables, and what `ANTHROPIC_BASE_URL` carries in its
-    userinfo or query, which an error quoting the URL some other way could echo."""
-    found = [os.environ.get(name, "") for name in _SECRET_VARIABLES]
+    """The credentials a message could echo: every one `secrets.py` knows (the SDK's keys among them), and
+    what `ANTHROPIC_BASE_URL` carries in its userinfo or query, which an error quoting the URL some other
+    way could show."""
+    found = [value for _, value in secrets.known()]
     base_url = os.environ.get("ANTHROPIC_BASE_URL", "")
     if base_url:
         try:

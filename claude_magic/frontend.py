@@ -7,7 +7,8 @@ refused or never answered, and the magic works as it always did: nothing is gues
 environment.
 
 Over the comm the kernel says which cell just failed (the page puts "Fix with Claude" and "Explain" on
-it) and sends Claude's proposed edits (shown as diffs); the page sends a click, which is answered as
+it), sends Claude's proposed edits (shown as diffs) and streams answers to the extension's renderer (view/
+renderer_surface.py; its `token` names this kernel's streams in the page); the page sends a click, which is answered as
 `%claude fix` / `%claude explain` would answer for that cell — its answer is the output of the click's
 message, which the page shows under the error — and Accept / Reject.
 """

@@ -476,8 +476,11 @@ def _load(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
     if options.replace and options.append:
         raise BadInput("Choose one: `--replace` drops the chat's exchanges, `--append` keeps them.")
     chats = persistence.load_for(options.path, magics.chats_folder, args.chat, every=options.all)
+    names = persistence.redact_loaded([chat for chat, _ in chats])
     told = persistence.restore(magics.session.conversations, chats, replace=options.replace,
                                append=options.append)
+    if names:
+        told.append(f"Redacted the value of {', '.join(names)} from the loaded chat: it will not be sent again.")
     print("\n".join(told))
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from . import stores
 from .conversation import Chat
 from .errors import BadInput
+from .secrets import redact_content
 
 FORMAT = "claude_magic.chats"
 VERSION = 1
@@ -144,6 +145,20 @@ def save(chats: list[Chat], path: Path) -> str:
     count = sum(len(chat.exchanges) for chat in chats)
     done = f"Saved {what} ({count} exchange{'s' if count != 1 else ''}) to {written}."
     return f"{beside}\n{done}" if beside else done
+
+
+def redact_loaded(chats: list[Chat]) -> list[str]:
+    """Redact credentials from loaded chats in place (a chat saved by an older version may hold one, and
+    it would be sent again with the next question); the names of the variables whose values were found.
+
+    Thinking blocks are left as they are: their signature covers their text."""
+    names: set[str] = set()
+    for chat in chats:
+        for exchange in chat.exchanges:
+            for turn in exchange.turns:
+                turn["content"], found = redact_content(turn["content"])
+                names.update(found)
+    return sorted(names)
 
 
 def load_for(path: str | None, folder: str, chat: str, *, every: bool) -> list[tuple[Chat, Path]]:

@@ -17,7 +17,7 @@ def test_mode_is_picked_from_where_the_shell_runs():
 def test_an_empty_block_start_does_not_hold_back_the_first_delta():
     shown = []
     view = AnswerView("display", "⏳", clock=lambda: 0.0)  # frozen time: only one update may pass
-    view._surface = SimpleNamespace(show=shown.append)
+    view._surface = SimpleNamespace(show=shown.append, flush=lambda: None)
     snapshot = message([{"type": "text", "text": "Hello"}])
     start = SimpleNamespace(type="content_block_start", content_block=SimpleNamespace(type="text", text=""))
     delta = SimpleNamespace(type="content_block_delta")

@@ -150,3 +150,25 @@ def test_a_cell_deleted_meanwhile_is_not_edited_and_markup_stays_text(failed):
     expect(failed.page.locator(".jp-ClaudeMagic-proposal")).to_have_count(1)
     proposal.get_by_role("button", name="Reject").click()
     assert source(failed, other) == "other = len(In) - 1"
+
+
+def test_a_reloaded_page_finds_the_magic_and_answers_stream_through_its_renderer(failed):
+    # The magic's comm opened before this page existed: the page finds it by asking the kernel (comm info).
+    failed.save()
+    failed.count = len(CELLS) - 1  # the cell deleted above
+    failed.page.wait_for_timeout(1000)
+    failed.reopen()
+    failed.page.evaluate("""() => {
+      window.__streams = 0;
+      new MutationObserver(records => {
+        for (const record of records) for (const node of record.addedNodes)
+          if (node.nodeType === 1 && (node.matches('.jp-ClaudeMagic-stream') || node.querySelector('.jp-ClaudeMagic-stream'))) window.__streams++;
+      }).observe(document.body, {childList: true, subtree: true});
+    }""")
+    failed.run(FAILING)
+    failure = bar(failed, FAILING, "failure")
+    expect(failure.get_by_role("button", name="Explain")).to_be_visible(timeout=TIMEOUT)
+    failure.get_by_role("button", name="Explain").click()
+    expect(failed.output(FAILING).locator("sub")).to_contain_text("end_turn", timeout=TIMEOUT)
+    assert failed.page.evaluate("window.__streams") >= 1  # streamed by the renderer, not a widget
+    expect(failed.output(FAILING).locator(".jp-ClaudeMagic-stream")).to_have_count(0)  # static at the end

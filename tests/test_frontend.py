@@ -246,3 +246,31 @@ def test_with_the_extension_an_answer_streams_as_new_text_only_and_the_page_make
 def page_token(page: Page) -> str:
     messages, _ = page.execute("print(get_ipython().find_magic('claude', 'cell').__self__.frontend.token)")
     return shown(messages).strip()
+
+
+def test_stopped_mid_answer_the_page_is_told_to_keep_the_partial_as_the_static_output(page):
+    page.execute(SETUP.replace("'display'", "'auto'"))
+    ready(page)
+    page.execute("import claude_magic\nfrom claude_magic.simulator import Reply\n"
+                 "claude_magic.offline_simulator().queue(Reply.text('word ' * 3000 + 'THE-END.', pace=200))")
+    msg = page.client.session.msg("execute_request", {"code": "%%claude\nGo on.", "silent": False,
+                                                      "store_history": True, "user_expressions": {},
+                                                      "allow_stdin": False, "stop_on_error": True})
+    page.client.shell_channel.send(msg)
+    interrupted = False
+    while True:
+        message = page.client.get_iopub_msg(timeout=TIMEOUT)
+        content = message["content"]
+        if message["msg_type"] == "comm_msg" and content.get("comm_id") == page.comm_id:
+            page.comm_msgs.append(content["data"])
+            if not interrupted and len(page.comm_msgs) >= 4:
+                page.manager.interrupt_kernel()  # Stop, as the toolbar's button does
+                interrupted = True
+        if (message["parent_header"].get("msg_id") == msg["header"]["msg_id"] and message["msg_type"] == "status"
+                and content["execution_state"] == "idle"):
+            break
+    stream = {"segments": [], "tail": b""}
+    for data in (data for data in page.comm_msgs if data["type"] == "stream"):
+        applied(stream, data)
+    markdown = stream["final"]["text/markdown"]
+    assert markdown.startswith("word word") and "THE-END" not in markdown and "stopped" in markdown.split("<sub>")[1]

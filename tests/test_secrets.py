@@ -140,3 +140,18 @@ def test_what_is_left_of_a_cut_value_is_redacted_too():
     assert redact(f"cell: {GITHUB[:30]}...", environ) == ("cell: [redacted: $GITHUB_TOKEN]...", ["GITHUB_TOKEN"])
     assert redact(f"… {GITHUB[-20:]} end", environ) == ("… [redacted: $GITHUB_TOKEN] end", ["GITHUB_TOKEN"])
     assert redact(f"{GITHUB[:10]} is too short a piece to tell", environ)[1] == []
+
+
+def test_a_chat_saved_by_an_older_version_with_a_key_in_it_is_redacted_on_load(keyed, tmp_path):
+    keyed.run(f"%%claude\nMy key is {KEY}, is it safe?")
+    keyed.run("%claude save old.claude.json")
+    saved = tmp_path / "old.claude.json"
+    # What a version that did not redact would have saved:
+    saved.write_text(saved.read_text().replace("[redacted: $ANTHROPIC_API_KEY]", KEY))
+    assert KEY in saved.read_text()
+    keyed.run("%claude reset")
+    _, captured = keyed.run("%claude load old.claude.json")
+    assert "Redacted the value of ANTHROPIC_API_KEY from the loaded chat" in captured.stdout
+    keyed.run("%%claude\nAnd now?")
+    assert KEY not in json.dumps(keyed.requests[-1]["body"])
+    assert "[redacted: $ANTHROPIC_API_KEY]" in json.dumps(keyed.requests[-1]["body"]["messages"][0])

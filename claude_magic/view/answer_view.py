@@ -4,8 +4,9 @@ While it streams, the answer is a column of outputs: segments of finished markdo
 once and never again, and below them the tail, the one output that updates (only it grows, so an update
 costs what changed, not the answer so far — blocks.py says where markdown can be cut). Live updates are
 throttled (jupyter_server drops iopub messages past ~1000/s, and what gets lost is the end of the
-answer). With widgets the column is a widget tree in one output; without, display handles, one output
-each. The final state is always drawn, as one static markdown bundle in the last output (the others
+answer). Where the page has the notebook extension, the column is its stream renderer's one output, and
+each update sends only what changed (renderer_surface.py); else with widgets the column is a widget tree
+in one output; without, display handles, one output each. The final state is always drawn, as one static markdown bundle in the last output (the others
 emptied; with widgets, in place of the tree), which a saved, nbconvert-ed or nbclient-executed notebook
 keeps; its text/plain, for frontends that show no markdown, is the answer up to `PLAIN` characters.
 Nothing here may lose the answer: if a live surface fails, updates stop and the whole final text is

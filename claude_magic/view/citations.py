@@ -94,30 +94,6 @@ def where(citation: Any) -> str:
     return title
 
 
-def as_params(citations: list[Any]) -> list[dict[str, Any]]:
-    """Citations as the API takes them back in an assistant turn: the SDK's param shape for each kind.
-
-    A response's citation carries more than its param (`file_id`), and a dump without None values would
-    lose `document_title` / `title`, which the params require even when null.
-    """
-    from anthropic import types
-
-    params = {
-        "char_location": types.CitationCharLocationParam,
-        "page_location": types.CitationPageLocationParam,
-        "content_block_location": types.CitationContentBlockLocationParam,
-        "web_search_result_location": types.CitationWebSearchResultLocationParam,
-        "search_result_location": types.CitationSearchResultLocationParam,
-    }
-    shaped = []
-    for citation in citations:
-        data = citation.model_dump(mode="json")
-        param = params.get(data.get("type"))
-        keys = param.__required_keys__ | param.__optional_keys__ if param else data.keys()
-        shaped.append({key: data[key] for key in keys if key in data})
-    return shaped
-
-
 class Presenter:
     """An answer view that draws `present(message)` instead of the bare message; the rest is the view's.
 
