@@ -64,7 +64,18 @@ process, in front of the simulator (remote.py says why the simulator's own `pace
    got, and whether every item was answered. Before pacing (a fixed 4 in flight) the first ran at 1.9
    items/s and the second at 0.78 (README).
 
-9. With `--browser`: how responsive JupyterLab stays while a ~300 kB answer streams (page.py).
+9. With `--browser`, in a real JupyterLab in headless Chromium, each in display mode "widget" (a kernel's
+   default without the notebook extension: the before, not judged in a) and "extension" (the extension's
+   stream renderer: the kernel sends only new text over the `claude_magic` comm, the page makes the saved
+   output):
+   a. What a long answer costs on the page's wire (wire.py): the ~50 kB and ~500 kB answers of 7, at the
+      same pace and update interval, the bytes of every frame of the kernel's websocket that the page
+      receives (all channels: comm and widget messages too) and sends, from the cell's execute_request to
+      its reply and idle, against the answer's own bytes (`markdown_of(last_message)`); also the
+      iopub channel's own share, the comm_msg and update_display_data messages received, the page's long
+      tasks while it streams, and whether the notebook saved from the page holds the whole answer as
+      static markdown (no widget, no other MIME type).
+   b. How responsive JupyterLab stays while a ~300 kB answer streams (page.py).
 
 The exit status is 0 whenever the benchmark ran, targets met or not; 1 if an answer came out wrong.
 """
@@ -88,6 +99,7 @@ from typing import Any
 import ipywidgets
 import nbformat
 import page
+import wire
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from long_answer import LAST_SENTENCE as LAST
@@ -579,19 +591,54 @@ def map_throughput(bench: Bench, sizes: Sizes) -> list[Row]:
 
 
 def responsiveness() -> list[Row]:
-    figures = page.measure()
-    return [
-        Row("JupyterLab, 300 kB answer streaming: longest main-thread task",
-            f"{figures['worst'] * 1000:.0f} ms ({figures['tasks']} tasks over 50 ms; the final render "
-            f"{figures['final'] * 1000:.0f} ms; stream {figures['stream']:.1f} s, main thread busy "
-            f"{figures['busy']:.1f} s of it; load average {figures['load']:.1f}"
-            f"{'; the server dropped iopub messages' if figures['dropped'] else ''})",
-            "≤ 200 ms", figures["worst"] <= 0.2),
-        Row("JupyterLab, 300 kB answer streaming: total blocking time",
-            f"{figures['blocking']:.2f} s over a {figures['stream']:.1f} s stream", "< 2 s", figures["blocking"] < 2),
-        Row("JupyterLab, 300 kB answer: last sentence on screen after the cell ended",
-            f"{figures['last_after_end']:+.2f} s", "≤ 2 s", figures["last_after_end"] <= 2),
-    ]
+    """page.py's figures in each display mode, each judged."""
+    rows = []
+    for mode in wire.MODES:
+        figures = page.measure(mode=mode)
+        rows += [
+            Row(f"JupyterLab, 300 kB answer streaming: longest main-thread task, {mode}",
+                f"{figures['worst'] * 1000:.0f} ms ({figures['tasks']} tasks over 50 ms; the final render "
+                f"{figures['final'] * 1000:.0f} ms; stream {figures['stream']:.1f} s, main thread busy "
+                f"{figures['busy']:.1f} s of it; load average {figures['load']:.1f}"
+                f"{'; the server dropped iopub messages' if figures['dropped'] else ''})",
+                "≤ 200 ms", figures["worst"] <= 0.2),
+            Row(f"JupyterLab, 300 kB answer streaming: total blocking time, {mode}",
+                f"{figures['blocking']:.2f} s over a {figures['stream']:.1f} s stream", "< 2 s",
+                figures["blocking"] < 2),
+            Row(f"JupyterLab, 300 kB answer: last sentence on screen after the cell ended, {mode}",
+                f"{figures['last_after_end']:+.2f} s", "≤ 2 s", figures["last_after_end"] <= 2),
+        ]
+    return rows
+
+
+def wire_bytes(sizes: Sizes) -> list[Row]:
+    """wire.py's figures: "widget" is the before (no target), "extension" the stream renderer (≤ 2.5×)."""
+    rows = []
+    for size, seconds, _ in sizes.iopub_answers:
+        for mode in wire.MODES:
+            figures = wire.measure(size, mode, seconds)
+            answer = figures["answer"]
+            ratio = (figures["received"] + figures["sent"]) / answer
+            whole, static = figures["saved_whole"], figures["saved_static"]
+            judged = mode != "widget"
+            rows.append(Row(
+                f"JupyterLab, iopub bytes / answer bytes, {size / 1000:,.0f} kB, {mode}",
+                f"{ratio:.2f}× (all channels: received {figures['received'] / 1e6:,.2f} MB, sent "
+                f"{figures['sent'] / 1e3:,.1f} kB, for {answer / 1e3:,.0f} kB; iopub alone "
+                f"{figures['iopub'] / answer:.2f}×; {figures['comm_msg']:,} comm_msg and "
+                f"{figures['update_display_data']:,} update_display_data of {figures['messages']:,} "
+                f"messages; "
+                f"longest task {figures['worst'] * 1000:.0f} ms, blocking {figures['blocking']:.2f} s over a "
+                f"{figures['stream']:.1f} s stream; saved notebook "
+                f"{'holds the whole answer' if whole else 'LOST PART OF IT'}"
+                f"{'' if static else ' beside ' + ', '.join(figures['saved_types'])}; "
+                f"{len(figures['errors'])} errors in the page's console; "
+                f"load average {figures['load']:.1f})",
+                "≤ 2.5×, saved whole and static" if judged else "(no target)",
+                ratio <= 2.5 and whole and static if judged else None,
+                wrong=not whole,
+            ))
+    return rows
 
 
 def run_notebook(remote: RemoteSimulator, cell: str, count: int) -> list[float]:
@@ -645,7 +692,7 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to prove it works")
-    parser.add_argument("--browser", action="store_true", help="also measure JupyterLab's responsiveness")
+    parser.add_argument("--browser", action="store_true", help="also measure JupyterLab (wire.py, page.py)")
     arguments = parser.parse_args(argv)
     sizes = QUICK if arguments.quick else FULL
     rows: list[Row] = []
@@ -660,7 +707,8 @@ def main(argv: list[str] | None = None) -> int:
             ("nbclient notebooks", lambda: notebooks(bench, sizes)),
             ("iopub bytes", lambda: iopub_bytes(bench, sizes)),
             ("--map at the rate limit", lambda: map_throughput(bench, sizes)),
-            *([("JupyterLab responsiveness", responsiveness)] if arguments.browser else []),
+            *([("JupyterLab wire bytes", lambda: wire_bytes(sizes)),
+               ("JupyterLab responsiveness", responsiveness)] if arguments.browser else []),
         ):
             started = time.perf_counter()
             rows.extend(measure())
