@@ -24,10 +24,10 @@ import { Notification } from '@jupyterlab/apputils';
 import { Cell, CodeCell, ICodeCellModel } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { OutputArea, OutputAreaModel } from '@jupyterlab/outputarea';
-import { IRenderMime, IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { PanelLayout, Widget } from '@lumino/widgets';
-import { MIME, StreamRenderer, Streams } from './stream';
+import { IPlace, MIME, StreamRenderer, Streams } from './stream';
 
 const TARGET = 'claude_magic';
 const PROTOCOL = 1;
@@ -261,18 +261,17 @@ class NotebookConnection {
     }
   }
 
-  /** The output models in this notebook showing stream `id`. */
-  private outputsOf(id: string): IRenderMime.IMimeModel[] {
-    const found: IRenderMime.IMimeModel[] = [];
+  /** Where this notebook shows stream `id`: each output area (and index) holding its output. */
+  private outputsOf(id: string): IPlace[] {
+    const found: IPlace[] = [];
     for (const cell of this.panel.content.model?.cells ?? []) {
       if (cell.type !== 'code') {
         continue;
       }
-      const outputs = (cell as ICodeCellModel).outputs;
-      for (let index = 0; index < outputs.length; index++) {
-        const output = outputs.get(index);
-        if ((output.data[MIME] as any)?.id === id) {
-          found.push(output);
+      const area = (cell as ICodeCellModel).outputs;
+      for (let index = 0; index < area.length; index++) {
+        if ((area.get(index).data[MIME] as any)?.id === id) {
+          found.push({ area, index });
         }
       }
     }

@@ -10,6 +10,8 @@
  * model: the notebook saves it, and the kernel never sends the answer a second time.
  */
 
+import * as nbformat from '@jupyterlab/nbformat';
+import { IOutputAreaModel } from '@jupyterlab/outputarea';
 import { IRenderMime, renderMarkdown } from '@jupyterlab/rendermime';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
@@ -17,6 +19,12 @@ import { Widget } from '@lumino/widgets';
 export const MIME = 'application/vnd.claude-magic.stream+json';
 
 type Op = ['t', number, string] | ['z'] | ['r', number];
+
+/** Where an output is: its output area's model, and its index there. */
+export interface IPlace {
+  area: IOutputAreaModel;
+  index: number;
+}
 
 /** What the output holds for good, as the kernel says it at the end. */
 interface IEnd {
@@ -91,16 +99,19 @@ export class Streams {
   }
 
   /**
-   * A comm message of a kernel's stream. At the end, each output model showing it gets the static
-   * bundle; `orphan` finds the model when no renderer showed it (an output past the ones a cell shows).
+   * A comm message of a kernel's stream. `outputs` finds where the stream's output is in the notebook. At
+   * the end the static bundle replaces that output in its output area (one render, as the kernel's own
+   * update of a display would); an output only a renderer knows (an answer under an error, before it
+   * joins the cell) gets it in its model instead.
    */
-  receive(token: string, data: any, orphan: (id: string) => IRenderMime.IMimeModel[]): void {
+  receive(token: string, data: any, outputs: (id: string) => IPlace[]): void {
     const id = `${token}:${Number(data.n)}`;
     let stream = this.streams.get(id);
     if (!stream) {
       // No renderer has shown it (the cell shows its first 50 outputs only): its first text is the output's.
       stream = this.get(id);
-      const first = orphan(id)[0]?.data[MIME] as { text?: string } | undefined;
+      const place = outputs(id)[0];
+      const first = place?.area.get(place.index).data[MIME] as { text?: string } | undefined;
       stream.tail = String(first?.text ?? '');
     }
     if (Array.isArray(data.ops)) {
@@ -108,10 +119,15 @@ export class Streams {
     }
     if (data.end && Array.isArray(data.end.markdown)) {
       const bundle = stream.finish(data.end as IEnd);
-      const models = stream.models.size ? [...stream.models] : orphan(id);
       this.streams.delete(id);
-      for (const model of models) {
-        model.setData({ data: bundle });
+      const places = outputs(id);
+      for (const place of places) {
+        place.area.set(place.index, { output_type: 'display_data', data: bundle as nbformat.IMimeBundle, metadata: {} });
+      }
+      if (!places.length) {
+        for (const model of stream.models) {
+          model.setData({ data: bundle });
+        }
       }
     }
   }
