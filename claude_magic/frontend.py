@@ -7,10 +7,10 @@ refused or never answered, and the magic works as it always did: nothing is gues
 environment.
 
 Over the comm the kernel says which cell just failed (the page puts "Fix with Claude" and "Explain" on
-it), sends Claude's proposed edits (shown as diffs) and streams answers to the extension's renderer (view/
-renderer_surface.py; its `token` names this kernel's streams in the page); the page sends a click, which is answered as
-`%claude fix` / `%claude explain` would answer for that cell — its answer is the output of the click's
-message, which the page shows under the error — and Accept / Reject.
+it), sends Claude's proposed edits (shown as diffs) and streams answers to the extension's renderer
+(view/renderer_surface.py; `token` names this kernel's streams in the page). The page sends a click,
+which is answered as `%claude fix` / `%claude explain` would answer for that cell — its answer is the
+output of the click's message, which the page shows under the error — and Accept / Reject.
 """
 
 from __future__ import annotations
@@ -44,9 +44,8 @@ class Frontend:
     def open(self) -> None:
         if getattr(self.shell, "kernel", None) is None:  # terminal IPython: there is no page to ask
             return
-        from comm import (
-            create_comm,  # a required dependency; imported here to keep `import claude_magic` cheap
-        )
+        # A required dependency; imported here to keep `import claude_magic` cheap.
+        from comm import create_comm
 
         try:
             self.comm = create_comm(target_name=TARGET, data={"protocol": PROTOCOL, "token": self.token})

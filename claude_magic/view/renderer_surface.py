@@ -19,8 +19,8 @@ segments and the tail joined by blank lines), which it mostly repeats:
     {"type": "stream", "n": N, "end": {"markdown": [[start, length] | text, ...], "plain": [keep, text]}}
 
 the static markdown being those stretches of the page's text and those texts, one after another; its
-text/plain, the markdown cut at `keep`, then `text`. The page puts that bundle in the output's model, in
-place of the stream, so the saved notebook holds the same static markdown a widget answer leaves — and
+text/plain, the markdown cut at `keep`, then `text`. The page puts a display of that bundle in place of
+the stream's output, so the saved notebook holds the same static markdown a widget answer leaves — and
 the kernel sends no second copy of the answer. Offsets count UTF-16 code units, as the page's strings do.
 
 If the comm is gone by the end (the extension unloaded), the static bundle goes by the display, whole.
