@@ -6,9 +6,9 @@ costs what changed, not the answer so far — blocks.py says where markdown can 
 throttled (jupyter_server drops iopub messages past ~1000/s, and what gets lost is the end of the
 answer). Where the page has the notebook extension, the column is its stream renderer's one output, and
 each update sends only what changed (renderer_surface.py); else with widgets the column is a widget tree
-in one output; without, display handles, one output each. The final state is always drawn, as one static markdown bundle in the last output (the others
-emptied; with widgets, in place of the tree), which a saved, nbconvert-ed or nbclient-executed notebook
-keeps; its text/plain, for frontends that show no markdown, is the answer up to `PLAIN` characters.
+in one output; without, display handles, one output each (surface.py has what a surface does). The final
+state is always drawn, as one static markdown bundle in the last output (the others emptied; with
+widgets, in place of the tree), which a saved, nbconvert-ed or nbclient-executed notebook keeps; its text/plain, for frontends that show no markdown, is the answer up to `PLAIN` characters.
 Nothing here may lose the answer: if a live surface fails, updates stop and the whole final text is
 printed instead.
 """
@@ -26,6 +26,7 @@ from IPython.display import display
 from .blocks import Cutter
 from .markdown import bundle, close_fences, markdown_of
 from .renderer_surface import RendererSurface
+from .surface import Surface
 from .throttle import Throttle
 
 MODES = ("auto", "extension", "widget", "display", "text")
@@ -49,7 +50,7 @@ def pick_mode(setting: str, shell: Any, frontend: Any = None) -> str:
     return "text" if getattr(shell, "kernel", None) is None else "widget"
 
 
-class _DisplaySurface:
+class _DisplaySurface(Surface):
     """Outputs drawn with display handles: sealed segments above, the tail (the last output) below."""
 
     outputs_limited = True  # each segment is one of the cell's outputs, of which a notebook shows 50
@@ -87,12 +88,6 @@ class _DisplaySurface:
         del self._handles[mark + 1 :]
         self._sealed = False
 
-    def delta(self, text: str) -> None:
-        pass
-
-    def flush(self, streaming: bool = False) -> None:
-        pass
-
     def final(self, data: dict[str, str], footer: str) -> None:
         """The others emptied, the whole answer into the last output: the cell ends with it."""
         *others, last = self._handles
@@ -101,7 +96,7 @@ class _DisplaySurface:
         last.update(data, raw=True)
 
 
-class _WidgetSurface:
+class _WidgetSurface(Surface):
     """One output holding a widget tree: an `ipywidgets.Output` per sealed segment, and the tail's below.
 
     Widgets sync one by one, so a segment's content is sent once, and an update re-sends only the tail.
@@ -112,7 +107,6 @@ class _WidgetSurface:
     """
 
     FANOUT = 8
-    outputs_limited = False
 
     def __init__(self, first: dict[str, str]):
         import ipywidgets
@@ -154,12 +148,6 @@ class _WidgetSurface:
         self._tail = mark
         self._sealed = False
 
-    def delta(self, text: str) -> None:
-        pass
-
-    def flush(self, streaming: bool = False) -> None:
-        pass
-
     def final(self, data: dict[str, str], footer: str) -> None:
         """The static bundle replaces the tree in the output (and the saved notebook); the widgets close."""
         self._handle.update(data, raw=True)
@@ -182,7 +170,7 @@ class _WidgetSurface:
         self._outputs[self._tail].outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
 
 
-class _TextSurface:
+class _TextSurface(Surface):
     """Terminal IPython: status lines overwrite each other, deltas are printed as they come."""
 
     def __init__(self, first: dict[str, str]):
@@ -200,9 +188,6 @@ class _TextSurface:
             sys.stdout.write("\r\x1b[K")
         sys.stdout.write(text)
         sys.stdout.flush()
-
-    def flush(self, streaming: bool = False) -> None:
-        pass
 
     def final(self, data: dict[str, str], footer: str) -> None:
         print(f"\n\n{footer}" if self._streaming else f"\r\x1b[K{data['text/plain']}", flush=True)

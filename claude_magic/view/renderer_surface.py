@@ -36,6 +36,8 @@ from typing import Any
 
 from IPython.display import display
 
+from .surface import Surface
+
 MIME = "application/vnd.claude-magic.stream+json"
 _SEPARATOR = "\n\n"
 
@@ -99,18 +101,18 @@ def patch(old: str, new: str) -> list[list[int] | str]:
     return pieces
 
 
-class RendererSurface:
+class RendererSurface(Surface):
     """The answer's output as the extension renders it: one output, changed by comm messages.
 
     Changes gather and go as one message when `flush`ed (the view flushes after each of its actions), so a
     segment sealed and the tail moved on in one throttle tick cost one message. A message costs ~600 bytes
     besides its text (the Jupyter envelope: header, parent header, comm id): a streaming update that would
-    carry less new text than that waits until `FLOOR` seconds after the last message. Updates faster than ten a second
-    (an `update_interval` under 0.1) are sent only when they are worth their envelope; at 0.1 and above
-    the rule never holds one back, and what it holds back goes with the next event, as the throttle's does.
+    carry less new text than that waits until `FLOOR` seconds after the last message. Updates faster than
+    ten a second (an `update_interval` under 0.1) are sent only when they are worth their envelope; at 0.1
+    and above the rule never holds one back, and what it holds back goes with the next event, as the
+    throttle's does.
     """
 
-    outputs_limited = False  # one output, however long the answer
     ENVELOPE = 600
     FLOOR = 0.1
     _numbers = itertools.count(1)
@@ -133,7 +135,7 @@ class RendererSurface:
     def seal(self, data: dict[str, str]) -> None:
         """Draw `data` in place of the tail, for good: it changes no more until the end."""
         self._tail = data["text/markdown"]
-        self._send_tail()
+        self._send_tail(change(self._page_tail, self._tail))
         self._ops.append(["z"])
         self._segments.append(self._tail)
         self._tail = self._page_tail = ""
@@ -150,19 +152,16 @@ class RendererSurface:
         self._tail = self._page_tail = self._segments[mark]
         del self._segments[mark:]
 
-    def delta(self, text: str) -> None:
-        pass
-
     def flush(self, streaming: bool = False) -> None:
         """Send what changed, unless it is only a little more of the streaming tail, sooner than `FLOOR` after
         the last message (a status, a finished round, is always sent at once)."""
+        edit = change(self._page_tail, self._tail)
         if not self._ops:
-            edit = change(self._page_tail, self._tail)
             if edit is None:
                 return
             if streaming and len(edit[1]) < self.ENVELOPE and self._clock() - self._sent < self.FLOOR:
                 return
-        self._send_tail()
+        self._send_tail(edit)
         ops, self._ops = self._ops, []
         self._frontend.send({"type": "stream", "n": self._number, "ops": ops})
         self._sent = self._clock()
@@ -178,9 +177,8 @@ class RendererSurface:
                "plain": change(markdown, plain) or (utf16(plain), "")}
         self._frontend.send({"type": "stream", "n": self._number, "end": end})
 
-    def _send_tail(self) -> None:
-        """The tail's change, from what the page has to what it is to show, as the next op."""
-        edit = change(self._page_tail, self._tail)
+    def _send_tail(self, edit: tuple[int, str] | None) -> None:
+        """The tail's change (`change` from what the page has to what it is to show) as the next op."""
         if edit is not None:
             self._ops.append(["t", *edit])
             self._page_tail = self._tail
