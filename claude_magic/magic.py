@@ -32,6 +32,7 @@ from .prompt import interpolate, resolve_system
 from .providers import PROVIDERS
 from .rerun import asked_of
 from .run_tool import RunTool
+from .secrets import note as secrets_note
 from .secrets import redact
 from .session import Options, Session
 from .sources import apply as apply_sources
@@ -476,12 +477,11 @@ def _load(magics: ClaudeMagics, args: Any, rest: list[str]) -> None:
     if options.replace and options.append:
         raise BadInput("Choose one: `--replace` drops the chat's exchanges, `--append` keeps them.")
     chats = persistence.load_for(options.path, magics.chats_folder, args.chat, every=options.all)
-    names = persistence.redact_loaded([chat for chat, _ in chats])
+    redacted = secrets_note(persistence.redact_loaded([chat for chat, _ in chats]),
+                            "the loaded chat: it will not be sent again")
     told = persistence.restore(magics.session.conversations, chats, replace=options.replace,
                                append=options.append)
-    if names:
-        told.append(f"Redacted the value of {', '.join(names)} from the loaded chat: it will not be sent again.")
-    print("\n".join(told))
+    print("\n".join([*told, *filter(None, [redacted])]))
 
 
 def _options(command: str, rest: list[str], *specs: tuple[str, dict[str, Any]]) -> Any:

@@ -147,7 +147,7 @@ def save(chats: list[Chat], path: Path) -> str:
     return f"{beside}\n{done}" if beside else done
 
 
-def redact_loaded(chats: list[Chat]) -> list[str]:
+def redact_loaded(chats: list[Chat]) -> set[str]:
     """Redact credentials from loaded chats in place (a chat saved by an older version may hold one, and
     it would be sent again with the next question); the names of the variables whose values were found.
 
@@ -158,7 +158,7 @@ def redact_loaded(chats: list[Chat]) -> list[str]:
             for turn in exchange.turns:
                 turn["content"], found = redact_content(turn["content"])
                 names.update(found)
-    return sorted(names)
+    return names
 
 
 def load_for(path: str | None, folder: str, chat: str, *, every: bool) -> list[tuple[Chat, Path]]:

@@ -141,10 +141,10 @@ def redact_content(content: Any, environ: Mapping[str, str] | None = None) -> tu
     return redacted, [name for name, _ in sorted(pairs) if name in names]
 
 
-def note(names: Iterable[str]) -> str | None:
-    """The line said under the answer when something was redacted, or None."""
+def note(names: Iterable[str], where: str = "what was sent") -> str | None:
+    """The line said when something was redacted (under the answer: from what was sent), or None."""
     names = sorted(set(names))
     if not names:
         return None
     what = "the value of " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
-    return f"Redacted {what} from what was sent."
+    return f"Redacted {what} from {where}."
