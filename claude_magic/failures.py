@@ -4,8 +4,8 @@ or a credential (`safe_url`, `redact`: no userinfo, no query, no key).
 
 Next to a leaf: it imports only `secrets.py` (which credentials there are; itself importing nothing from
 the package), so `retry.py` (when to try again) and `errors.py` (what the user reads) both build on it
-without importing each other. The SDK is imported only when a
-failure is classified, keeping `import claude_magic` cheap.
+without importing each other. The SDK is imported only when a failure is classified, keeping
+`import claude_magic` cheap.
 """
 
 from __future__ import annotations
