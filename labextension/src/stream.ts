@@ -6,8 +6,8 @@
  * the protocol). The text lives here, in the page: finished segments are rendered once each, and only the
  * tail is rendered again, with JupyterLab's own markdown renderer (its parser, sanitizer for untrusted
  * output, math and code highlighting), so the stream looks as the final output will. At the end the
- * kernel says what the output holds for good, and the renderer puts that static markdown in the output's
- * model: the notebook saves it, and the kernel never sends the answer a second time.
+ * kernel says what the output holds for good, and a static markdown display takes the stream's place in
+ * its output area: the notebook saves it, and the kernel never sends the answer a second time.
  */
 
 import * as nbformat from '@jupyterlab/nbformat';
@@ -39,7 +39,6 @@ export class Stream {
   /** The output models showing this stream (one per view of the notebook): given the static bundle. */
   readonly models = new Set<IRenderMime.IMimeModel>();
   readonly changed = new Signal<Stream, void>(this);
-  ended = false;
 
   constructor(readonly id: string) {}
 
@@ -70,7 +69,6 @@ export class Stream {
       .map(piece => (typeof piece === 'string' ? piece : text.slice(piece[0], piece[0] + piece[1])))
       .join('');
     const plain = markdown.slice(0, end.plain[0]) + end.plain[1];
-    this.ended = true;
     return { 'text/markdown': markdown, 'text/plain': plain };
   }
 }
@@ -121,8 +119,9 @@ export class Streams {
       const bundle = stream.finish(data.end as IEnd);
       this.streams.delete(id);
       const places = outputs(id);
+      const output = { output_type: 'display_data', data: bundle as nbformat.IMimeBundle, metadata: {} };
       for (const place of places) {
-        place.area.set(place.index, { output_type: 'display_data', data: bundle as nbformat.IMimeBundle, metadata: {} });
+        place.area.set(place.index, output);
       }
       if (!places.length) {
         for (const model of stream.models) {
