@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 from jupyter_client.manager import start_new_kernel
+from page_protocol import applied
 
 TIMEOUT = 60
 
@@ -184,27 +185,6 @@ def test_edit_proposals_go_to_the_page_and_decisions_come_back(page):
     page.execute("%%claude\nAnd now?", cell_id="cell-next")
     told = sent_prompts(page)[-1]
     assert "cell [2] was rejected" in told and "cell [3] was not applied: the cell had been deleted" in told
-
-
-def applied(stream: dict, data: dict) -> None:
-    """What the page does with a stream message (labextension/src/stream.ts), on its UTF-16 strings."""
-    encode = lambda text: text.encode("utf-16-le")  # noqa: E731 - two bytes per unit, as the page counts
-    for op in data.get("ops", ()):
-        if op[0] == "t":
-            stream["tail"] = stream["tail"][: 2 * op[1]] + encode(op[2])
-        elif op[0] == "z":
-            stream["segments"].append(stream["tail"])
-            stream["tail"] = b""
-        elif op[0] == "r" and op[1] < len(stream["segments"]):
-            stream["tail"] = stream["segments"][op[1]]
-            del stream["segments"][op[1]:]
-    if "end" in data:
-        plain_keep, plain_text = data["end"]["plain"]
-        whole = b"\n\x00\n\x00".join(part for part in (*stream["segments"], stream["tail"]) if part)
-        markdown = b"".join(encode(piece) if isinstance(piece, str) else whole[2 * piece[0] : 2 * sum(piece)]
-                            for piece in data["end"]["markdown"])
-        stream["final"] = {"text/markdown": markdown.decode("utf-16-le"),
-                           "text/plain": (markdown[: 2 * plain_keep] + encode(plain_text)).decode("utf-16-le")}
 
 
 def test_with_the_extension_an_answer_streams_as_new_text_only_and_the_page_makes_the_static_output(page):

@@ -9,17 +9,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from page_protocol import rebuilt
 
 from claude_magic.view.renderer_surface import RendererSurface, change, common_prefix, patch, utf16
 
 TEXTS = ["", "a", "plain words", "emoji 🎉 and 𝔘 outside the BMP", "line\n\n" * 5, "ünï ✓ ∑"]
-
-
-def rebuilt(old: str, pieces: list) -> str:
-    """What the page makes of `pieces` (labextension/src/stream.ts), on UTF-16 strings."""
-    page = old.encode("utf-16-le")
-    return b"".join(piece.encode("utf-16-le") if isinstance(piece, str) else page[2 * piece[0] : 2 * sum(piece)]
-                    for piece in pieces).decode("utf-16-le")
 
 
 @pytest.mark.parametrize("a", TEXTS)
